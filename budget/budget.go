@@ -85,7 +85,16 @@ type Budget struct {
 	pausedUntil time.Time
 	windowEnd   time.Time // end of the server window, once learned
 	lastRemain  int
+	// Within the learned window: what remained at its first response and
+	// how many of our calls were observed since, to estimate how fast the
+	// team's other clients spend.
+	winRemain int
+	winCalls  int
 	strikes     int // consecutive 429s, for the back-off
+	// After a 429 pause one call probes the budget alone; the others wait
+	// for its answer instead of collecting a 429 each.
+	probe      bool      // a probe is wanted
+	probeSince time.Time // when the current probe left; zero: none in flight
 	back        *backoff.ExponentialBackOff
 
 	calls   atomic.Int64
@@ -147,7 +156,15 @@ func Unlimited() *Budget {
 func (b *Budget) Wait(ctx context.Context) error {
 	for {
 		b.mu.Lock()
-		d := time.Until(b.pausedUntil)
+		now := time.Now()
+		d := b.pausedUntil.Sub(now)
+		if d <= 0 && b.probe {
+			if b.probeSince.IsZero() || now.Sub(b.probeSince) > probeTimeout {
+				b.probeSince = now // this caller probes
+			} else {
+				d = probeWait
+			}
+		}
 		b.mu.Unlock()
 		if d <= 0 {
 			break
@@ -180,6 +197,10 @@ func (b *Budget) Observe(r api.Response) {
 			until = now.Add(r.RetryAfter)
 		case b.windowEnd.After(now):
 			until = b.windowEnd.Add(b.margin())
+		case b.pausedUntil.After(now):
+			// Concurrent calls answered 429 under the same pause: one
+			// pause, not one step of back-off per call.
+			until = b.pausedUntil
 		default:
 			until = now.Add(b.back.NextBackOff())
 		}
@@ -187,8 +208,10 @@ func (b *Budget) Observe(r api.Response) {
 			b.pausedUntil = until
 		}
 		b.lastRemain = 0
+		b.probe, b.probeSince = true, time.Time{}
 		return
 	}
+	b.probe, b.probeSince = false, time.Time{}
 	if b.strikes > 0 {
 		b.strikes = 0
 		b.back.Reset()
@@ -202,7 +225,9 @@ func (b *Budget) Observe(r api.Response) {
 	// so only a jump well above that noise counts.
 	if b.lastRemain >= 0 && rem-b.lastRemain > max(b.limit/10, 2) {
 		b.windowEnd = now.Add(b.window)
+		b.winRemain, b.winCalls = rem+r.RateLimit.Cost, 0
 	}
+	b.winCalls += max(r.RateLimit.Cost, 1)
 	b.lastRemain = rem
 	b.repace(now, rem)
 }
@@ -226,6 +251,18 @@ func (b *Budget) repace(now time.Time, remaining int) {
 		b.lim.SetLimitAt(now, b.base)
 		return
 	}
+	// What the team's other clients spent so far this window, at their
+	// pace, will likely go on being spent until its end.
+	if elapsed := b.window - left; elapsed > b.window/20 {
+		others := float64(b.winRemain - remaining - b.winCalls)
+		if others > 0 {
+			spendable -= int(others / elapsed.Seconds() * left.Seconds())
+		}
+	}
+	if spendable <= 0 {
+		b.lim.SetLimitAt(now, rate.Limit(1/left.Seconds()))
+		return
+	}
 	pace := rate.Limit(float64(spendable) / left.Seconds())
 	b.lim.SetLimitAt(now, min(pace, b.base))
 }
@@ -233,6 +270,14 @@ func (b *Budget) repace(now time.Time, remaining int) {
 // margin is how long after a learned window end a paused caller resumes, to
 // absorb clock skew between this process and the server.
 func (b *Budget) margin() time.Duration { return max(b.window/200, 20*time.Millisecond) }
+
+// probeTimeout is how long a probe may go unanswered (its call failed in
+// transport) before another caller probes; probeWait is how often waiting
+// callers look for the probe's answer.
+const (
+	probeTimeout = 5 * time.Second
+	probeWait    = 25 * time.Millisecond
+)
 
 // Stats returns a snapshot of the counters. Safe to call at any time.
 func (b *Budget) Stats() Stats {
