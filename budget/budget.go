@@ -90,12 +90,12 @@ type Budget struct {
 	// team's other clients spend.
 	winRemain int
 	winCalls  int
-	strikes     int // consecutive 429s, for the back-off
+	strikes   int // consecutive 429s, for the back-off
 	// After a 429 pause one call probes the budget alone; the others wait
 	// for its answer instead of collecting a 429 each.
 	probe      bool      // a probe is wanted
 	probeSince time.Time // when the current probe left; zero: none in flight
-	back        *backoff.ExponentialBackOff
+	back       *backoff.ExponentialBackOff
 
 	calls   atomic.Int64
 	limited atomic.Int64
