@@ -1,0 +1,190 @@
+package poller
+
+import (
+	"time"
+
+	"github.com/bulkload/bulkload/api"
+)
+
+// pacer decides when to fetch a page and when to poll the job; see the
+// package doc. It holds no clock: callers pass the time, so its decisions are
+// plain functions of what it was told. Not safe for concurrent use; one poll
+// owns one pacer.
+type pacer struct {
+	perPage    int64
+	min, max   time.Duration
+	errorsOnly bool
+
+	polled    time.Time // the last job poll
+	processed int64     // the job's processed counter then
+	total     int64
+	done      bool
+	samples   [rateSamples]sample // job polls since the job last stood still
+	nsamples  int
+	rate      float64       // records per second; 0 while unknown
+	idle      time.Duration // the sleep while nothing moves; 0 while moving
+	gap       time.Duration // the time between job polls while the job moves
+
+	// ahead estimates the final rows beyond the cursor at the last job poll:
+	// the processed rows not handed over yet. It is exact for a fresh poll
+	// (cursor 0) and calibrated by the first short page of a resumed one;
+	// known says which.
+	ahead float64
+	known bool
+	// slack estimates how many of the rows ahead are stuck behind a row
+	// that is not final yet (out-of-order execution), or were never there
+	// (the rate was overestimated): learned from pages cut short, decayed
+	// while pages come back full.
+	slack float64
+}
+
+const (
+	// rateSamples is how many job polls the processing rate is measured over.
+	rateSamples = 4
+	// slackGrowth is how far above the rows found stuck behind a short page
+	// the slack is set: the lag of out-of-order execution grows while a job
+	// warms up, and a slack too low costs calls, one too high only latency.
+	slackGrowth = 1.5
+	// slackDecay: a full page drops 1/slackDecay of the slack, so a slack
+	// learned in a burst of retries does not delay pages forever.
+	slackDecay = 32
+	// margin stretches the sleeps computed from the rate (by at most half
+	// of MinInterval), so that what was waited for (a full page, the job's
+	// end) has likely happened on waking.
+	margin = 1.1
+)
+
+type sample struct {
+	t time.Time
+	p int64
+}
+
+func newPacer(cfg Config) *pacer {
+	return &pacer{
+		perPage:    int64(cfg.PerPage),
+		min:        cfg.MinInterval,
+		max:        cfg.MaxInterval,
+		errorsOnly: cfg.ErrorsOnly,
+		known:      cfg.StartAfter == 0,
+	}
+}
+
+// job records a job poll made at now.
+func (p *pacer) job(now time.Time, j api.Job) {
+	started := !p.polled.IsZero()
+	moved := int64(0)
+	if started {
+		moved = max(j.Processed-p.processed, 0)
+	} else if p.known {
+		p.ahead = float64(j.Processed) // a fresh poll: every processed row is ahead
+	}
+	p.ahead += float64(moved)
+	p.processed = max(j.Processed, p.processed)
+	p.total = j.Total
+	p.done = j.State == api.StateDone
+
+	stuck := started && moved == 0 && !p.done
+	switch {
+	case stuck:
+		// Waiting its turn, or stalled: back off, and measure the rate
+		// afresh once it moves.
+		p.idle = min(max(2*now.Sub(p.polled), p.min), p.max)
+		p.nsamples, p.rate, p.gap = 0, 0, 0
+	default:
+		p.idle = 0
+		p.gap = min(max(2*p.gap, p.min), p.max)
+	}
+	if p.nsamples == rateSamples {
+		copy(p.samples[:], p.samples[1:])
+		p.nsamples--
+	}
+	p.samples[p.nsamples] = sample{now, p.processed}
+	p.nsamples++
+	first := p.samples[0]
+	if dt := now.Sub(first.t).Seconds(); dt > 0 && p.processed > first.p {
+		p.rate = float64(p.processed-first.p) / dt
+	}
+	p.polled = now
+}
+
+// estimate returns the processed counter extrapolated from the last job
+// poll to now with the measured rate.
+func (p *pacer) estimate(now time.Time) float64 {
+	e := float64(p.processed)
+	if p.rate > 0 && !p.done {
+		e = min(e+p.rate*now.Sub(p.polled).Seconds(), float64(p.total))
+	}
+	return e
+}
+
+// aheadAt estimates the final rows beyond the cursor at now.
+func (p *pacer) aheadAt(now time.Time) float64 {
+	return p.ahead + p.estimate(now) - float64(p.processed)
+}
+
+// wantPage reports whether a page should be fetched at now.
+func (p *pacer) wantPage(now time.Time) bool {
+	switch {
+	case p.done:
+		return true
+	case p.errorsOnly || p.estimate(now) < 1:
+		return false
+	case !p.known:
+		return true
+	}
+	return p.aheadAt(now)-p.slack >= float64(p.perPage)
+}
+
+// page records a fetched page of n rows of which the first delivered were
+// handed over at now; blocked says a row that is not final stopped the page.
+func (p *pacer) page(now time.Time, delivered, n int, blocked bool) {
+	if p.errorsOnly {
+		return
+	}
+	p.ahead -= float64(delivered)
+	zero := float64(p.processed) - p.estimate(now) // the ahead that makes aheadAt(now) 0
+	switch {
+	case blocked && !p.known:
+		// A resumed poll learns where it stands: nothing more is
+		// deliverable now. The rows stuck behind the blocker are unknown.
+		p.ahead, p.known = zero, true
+	case blocked:
+		p.slack = max(p.slack, p.aheadAt(now), 0) * slackGrowth
+	case int64(n) < p.perPage:
+		// Every row after the cursor is final and handed over.
+		p.ahead, p.known = zero, true
+	default:
+		p.ahead = max(p.ahead, zero)
+		p.slack -= p.slack / slackDecay
+	}
+}
+
+// next returns how long to sleep, and whether to poll the job on waking
+// (rather than only fetch a page). Every sleep lasts at least MinInterval.
+func (p *pacer) next(now time.Time) (time.Duration, bool) {
+	if p.idle > 0 {
+		return p.idle, true
+	}
+	if p.rate <= 0 {
+		return p.min, true
+	}
+	after := func(rows float64) time.Time {
+		d := time.Duration(max(rows, 0) / p.rate * float64(time.Second))
+		return now.Add(d + min(time.Duration(float64(d)*(margin-1)), p.min/2))
+	}
+	// Poll the job when one is due (the gap grows from MinInterval to
+	// MaxInterval while the job moves) or when it should be done; fetch a
+	// page when one should be full.
+	jobAt := p.polled.Add(p.gap)
+	if end := after(float64(p.total) - p.estimate(now)); end.Before(jobAt) {
+		jobAt = end
+	}
+	wake := jobAt
+	if !p.errorsOnly {
+		if full := after(float64(p.perPage) + p.slack - p.aheadAt(now)); full.Before(wake) {
+			wake = full
+		}
+	}
+	d := min(max(wake.Sub(now), p.min), p.max)
+	return d, !now.Add(d).Before(jobAt)
+}
