@@ -226,7 +226,7 @@ func (e *Emulator) Rows(apiKey string, jobID int64) []Row {
 		return nil
 	}
 	k := j.kind
-	views := j.rows(listQuery{after: -1 << 63, perPage: int(j.total)}, make([]rowView, 0, j.total))
+	views := j.rows(listQuery{after: 0, perPage: int(j.total)}, make([]rowView, 0, j.total))
 	e.mu.Unlock()
 	rows := make([]Row, len(views))
 	for i, v := range views {

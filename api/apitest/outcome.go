@@ -141,12 +141,20 @@ func (e *Emulator) upsertPerson(t *team, rec []byte) (outcome, int64) {
 	return ocCreate, pid
 }
 
+// indexPerson makes pid findable by its crm_id and email_address. A value
+// already taken keeps its first person, so creating a second person with
+// the same email (no upsert_key) does not redirect later upserts.
 func (e *Emulator) indexPerson(t *team, pid int64, crm, email []byte) {
-	if crm != nil {
-		t.people[e.hash('c', crm)] = pid
-	}
-	if email != nil {
-		t.people[e.hash('e', email)] = pid
+	for _, kv := range [...]struct {
+		tag   byte
+		value []byte
+	}{{'c', crm}, {'e', email}} {
+		if kv.value == nil {
+			continue
+		}
+		if h := e.hash(kv.tag, kv.value); t.people[h] == 0 {
+			t.people[h] = pid
+		}
 	}
 }
 

@@ -101,10 +101,10 @@ type job struct {
 // body itself plus offsets, and per-record outcome columns. buf and offs
 // never change once stored, so record slices may be read without the lock.
 type batch struct {
-	first  int64     // id of record 0; record i has id first+i
-	ord    int64     // ordinal of record 0 within its job
-	buf    []byte    // the request body
-	offs   []uint32  // record i is buf[offs[2i]:offs[2i+1]]
+	first  int64    // id of record 0; record i has id first+i
+	ord    int64    // ordinal of record 0 within its job
+	buf    []byte   // the request body
+	offs   []uint32 // record i is buf[offs[2i]:offs[2i+1]]
 	status []rowStatus
 	code   []outcome // what happened, once final
 	rid    []int64   // id of the resource created or updated
@@ -121,17 +121,17 @@ func (j *job) locate(ord int64) (*batch, int) {
 	return b, int(ord - b.ord)
 }
 
-// seek returns the position of the first record with id > after.
+// seek returns the position of the first record with id > after. It is
+// written so that no after, however extreme, overflows.
 func (j *job) seek(after int64) (k, i int) {
 	k = sort.Search(len(j.batches), func(k int) bool {
 		b := j.batches[k]
-		return b.first+int64(b.len()) > after+1
+		return b.first+int64(b.len())-1 > after // the batch's last id
 	})
-	if k == len(j.batches) {
+	if k == len(j.batches) || after < j.batches[k].first {
 		return k, 0
 	}
-	b := j.batches[k]
-	return k, int(max(after+1-b.first, 0))
+	return k, int(after - j.batches[k].first + 1)
 }
 
 // teamFor returns the team of an API key, creating it when any key is
