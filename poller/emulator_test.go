@@ -109,14 +109,14 @@ func TestEmulator(t *testing.T) {
 		n          int
 		errorsOnly bool
 	}{
-		{name: "in order", cfg: apitest.Config{ProcessRate: 20000}, n: 12000},
-		{name: "out of order", cfg: apitest.Config{ProcessRate: 20000, OutOfOrder: true, ErrorRate: 0.05}, n: 12000},
-		{name: "out of order, faults on GETs", n: 8000, cfg: apitest.Config{ProcessRate: 20000, OutOfOrder: true,
+		{name: "in order", cfg: apitest.Config{ProcessRate: 20000}, n: 6000},
+		{name: "out of order", cfg: apitest.Config{ProcessRate: 20000, OutOfOrder: true, ErrorRate: 0.05}, n: 6000},
+		{name: "out of order, faults on GETs", n: 5000, cfg: apitest.Config{ProcessRate: 20000, OutOfOrder: true,
 			Faults: apitest.Faults{ErrorOnGet: 0.1, RateLimitOnGet: 0.1, Jitter: time.Millisecond}}},
-		{name: "out of order, tight budget", n: 8000, limit: 40, cfg: apitest.Config{ProcessRate: 20000, OutOfOrder: true,
+		{name: "out of order, tight budget", n: 5000, limit: 40, cfg: apitest.Config{ProcessRate: 20000, OutOfOrder: true,
 			Faults: apitest.Faults{RateLimitOnGet: 0.05}}},
-		{name: "errors only", errorsOnly: true, n: 12000, cfg: apitest.Config{ProcessRate: 20000, ErrorRate: 0.05}},
-		{name: "errors only, out of order, faults", errorsOnly: true, n: 8000, limit: 40,
+		{name: "errors only", errorsOnly: true, n: 6000, cfg: apitest.Config{ProcessRate: 20000, ErrorRate: 0.05}},
+		{name: "errors only, out of order, faults", errorsOnly: true, n: 5000, limit: 40,
 			cfg: apitest.Config{ProcessRate: 20000, OutOfOrder: true, ErrorRate: 0.05,
 				Faults: apitest.Faults{ErrorOnGet: 0.1, RateLimitOnGet: 0.1}}},
 	}

@@ -25,6 +25,7 @@ type fakeJob struct {
 	retry   []time.Time // when row i starts retrying; zero if it never does
 	outcome []api.Status
 	sorted  []time.Time // final, sorted: processed(t) is a binary search
+	errored []time.Time // final of the error rows, sorted
 
 	mu       sync.Mutex
 	fault    func(call int) error // if set, may fail call number call (from 1)
@@ -103,14 +104,23 @@ func newFakeJob(c fakeConfig) *fakeJob {
 		picks++
 	}
 	j.sorted = slices.Clone(j.final)
-	slices.SortFunc(j.sorted, func(a, b time.Time) int { return a.Compare(b) })
+	slices.SortFunc(j.sorted, time.Time.Compare)
+	for i, t := range j.final {
+		if j.outcome[i] == api.StatusError {
+			j.errored = append(j.errored, t)
+		}
+	}
+	slices.SortFunc(j.errored, time.Time.Compare)
 	return j
 }
 
 func (j *fakeJob) n() int { return len(j.ids) }
 
-func (j *fakeJob) processed(t time.Time) int {
-	return sort.Search(len(j.sorted), func(i int) bool { return j.sorted[i].After(t) })
+func (j *fakeJob) processed(t time.Time) int { return countUpTo(j.sorted, t) }
+
+// countUpTo returns how many of the sorted times are at or before t.
+func countUpTo(sorted []time.Time, t time.Time) int {
+	return sort.Search(len(sorted), func(i int) bool { return sorted[i].After(t) })
 }
 
 // doneAt is when the last record becomes final.
@@ -134,11 +144,7 @@ func (j *fakeJob) status(i int, t time.Time) api.Status {
 func (j *fakeJob) jobAt(t time.Time) api.Job {
 	job := api.Job{ID: j.id, Type: "person/upsert", Total: int64(j.n()), State: api.StateExecuting}
 	job.Processed = int64(j.processed(t))
-	for i := range j.n() {
-		if !t.Before(j.final[i]) && j.outcome[i] == api.StatusError {
-			job.Errors++
-		}
-	}
+	job.Errors = int64(countUpTo(j.errored, t))
 	if job.Processed == job.Total {
 		job.State = api.StateDone
 	}

@@ -32,15 +32,16 @@ type Config struct {
 	// PerPage is the rows asked for per listing call, 1..100. Zero means
 	// DefaultPerPage (100), the most the API gives per call.
 	PerPage int
-	// MinInterval is the shortest sleep between two job polls. Zero means
-	// DefaultMinInterval (2 s). It bounds the job polls: at most
-	// 1 + ⌈execution time / MinInterval⌉, plus retried attempts.
+	// MinInterval is the shortest sleep of a poll (between two job polls,
+	// or between two wake-ups to fetch pages) and the first gap between job
+	// polls. Zero means DefaultMinInterval (2 s). It bounds the job polls,
+	// at most 1 + ⌈T/MinInterval⌉ for a poll lasting T plus retried
+	// attempts, and it is about the lag between the job's end and Run's.
 	MinInterval time.Duration
-	// MaxInterval is the longest sleep between two job polls, and the cap
-	// of the back-off while nothing moves. Zero means DefaultMaxInterval
-	// (30 s). It bounds the lag between a record finishing and its handover
-	// (about MaxInterval at worst, one page's worth of processing time
-	// usually).
+	// MaxInterval is the longest sleep: the gap between job polls that a
+	// moving job grows to, and the cap of the back-off while nothing moves.
+	// Zero means DefaultMaxInterval (30 s), or MinInterval if that is
+	// longer. While the job moves, job polls cost about T/MaxInterval.
 	MaxInterval time.Duration
 	// Retry retries each call (a job poll or a page). The zero value is the
 	// budget package's defaults: api.IsRetryable errors, 10 minutes at most.

@@ -1,0 +1,152 @@
+package poller
+
+import (
+	"testing"
+	"time"
+
+	"github.com/bulkload/bulkload/api"
+)
+
+func testPacer(cfg Config) *pacer {
+	cfg.PerPage = cmp(cfg.PerPage, DefaultPerPage)
+	cfg.MinInterval = cmp(cfg.MinInterval, time.Second)
+	cfg.MaxInterval = cmp(cfg.MaxInterval, 30*time.Second)
+	return newPacer(cfg)
+}
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func executing(processed, total int64) api.Job {
+	return api.Job{State: api.StateExecuting, Processed: processed, Total: total}
+}
+
+func TestPacerFreshFullMode(t *testing.T) {
+	p := testPacer(Config{})
+	p.job(t0, executing(0, 10000))
+	if p.wantPage(t0) {
+		t.Errorf("wantPage() with nothing processed = true; want false")
+	}
+	if d, poll := p.next(t0); d != time.Second || !poll {
+		t.Errorf("next() before a rate is known = %v, %v; want MinInterval, poll", d, poll)
+	}
+	p.job(t0.Add(time.Second), executing(250, 10000)) // 250/s
+	now := t0.Add(time.Second)
+	if !p.wantPage(now) {
+		t.Fatalf("wantPage() with 250 ahead = false; want true")
+	}
+	p.page(now, 100, 100, false)
+	p.page(now, 100, 100, false)
+	if p.wantPage(now) {
+		t.Fatalf("wantPage() with 50 ahead = true; want false")
+	}
+	// 50 more rows are needed at 250/s: 0.2 s, but never under MinInterval;
+	// the job poll is not due yet (the gap grew to 2 s).
+	if d, poll := p.next(now); d != time.Second || poll {
+		t.Errorf("next() = %v, %v; want 1s without a job poll", d, poll)
+	}
+	// Extrapolated, a second later 300 rows are ahead.
+	if !p.wantPage(now.Add(time.Second)) {
+		t.Errorf("wantPage() a second later = false; want true (extrapolated)")
+	}
+}
+
+func TestPacerSlack(t *testing.T) {
+	p := testPacer(Config{})
+	p.job(t0, executing(0, 100000))
+	p.job(t0.Add(time.Second), executing(1000, 100000))
+	now := t0.Add(time.Second)
+	p.page(now, 30, 100, true) // 970 final rows ahead, but stuck behind a running one
+	if want := 970 * slackGrowth; p.slack != want {
+		t.Errorf("slack after a blocked page = %v; want %v", p.slack, want)
+	}
+	if p.wantPage(now) {
+		t.Errorf("wantPage() right after a blocked page = true; want false")
+	}
+	before := p.slack
+	p.job(now.Add(10*time.Second), executing(11000, 100000))
+	p.page(now.Add(10*time.Second), 100, 100, false)
+	if p.slack >= before {
+		t.Errorf("slack after a full page = %v; want below %v", p.slack, before)
+	}
+}
+
+func TestPacerResumed(t *testing.T) {
+	p := testPacer(Config{StartAfter: 5000})
+	p.job(t0, executing(3000, 10000))
+	if !p.wantPage(t0) {
+		t.Fatalf("wantPage() of a resumed poll = false; want true, to learn where it stands")
+	}
+	p.page(t0, 100, 100, false)
+	if !p.wantPage(t0) {
+		t.Fatalf("wantPage() after a full page of a resumed poll = false; want true")
+	}
+	p.page(t0, 20, 100, true)
+	if !p.known || p.wantPage(t0) {
+		t.Errorf("after a blocked page: known %v, wantPage %v; want true, false", p.known, p.wantPage(t0))
+	}
+}
+
+func TestPacerErrorsOnly(t *testing.T) {
+	p := testPacer(Config{ErrorsOnly: true})
+	p.job(t0, executing(0, 10000))
+	p.job(t0.Add(time.Second), executing(100, 10000))
+	if p.wantPage(t0.Add(time.Second)) {
+		t.Errorf("wantPage() of errors only while executing = true; want false")
+	}
+	// 9900 left at 100/s: the job should be done in 99 s, past MaxInterval.
+	if d, poll := p.next(t0.Add(time.Second)); d != 2*time.Second || !poll {
+		t.Errorf("next() = %v, %v; want the 2s gap and a job poll", d, poll)
+	}
+	p.job(t0.Add(3*time.Second), api.Job{State: api.StateDone, Processed: 10000, Total: 10000})
+	if !p.wantPage(t0.Add(3 * time.Second)) {
+		t.Errorf("wantPage() of errors only once done = false; want true")
+	}
+}
+
+func TestPacerIdle(t *testing.T) {
+	p := testPacer(Config{})
+	now := t0
+	p.job(now, executing(0, 10000))
+	var sleeps []time.Duration
+	for range 7 {
+		d, poll := p.next(now)
+		if !poll {
+			t.Fatalf("next() while idle did not poll the job")
+		}
+		sleeps = append(sleeps, d)
+		now = now.Add(d)
+		p.job(now, executing(0, 10000))
+	}
+	want := []time.Duration{1, 2, 4, 8, 16, 30, 30}
+	for i := range want {
+		if sleeps[i] != want[i]*time.Second {
+			t.Fatalf("sleeps while nothing moves = %v; want %v seconds", sleeps, want)
+		}
+	}
+	p.job(now.Add(30*time.Second), executing(500, 10000))
+	if p.idle != 0 || p.rate <= 0 {
+		t.Errorf("after the job moves: idle %v, rate %v; want 0 and a rate", p.idle, p.rate)
+	}
+}
+
+func TestPacerEnd(t *testing.T) {
+	for _, tt := range []struct {
+		total int64
+		sleep time.Duration
+		poll  bool
+	}{
+		{1000, 1100 * time.Millisecond, false}, // a full page in 1 s, +10%; the job poll is due in 4 s
+		{350, time.Second, true},               // the job should end in 0.5 s; no sleep under MinInterval
+	} {
+		p := testPacer(Config{MaxInterval: time.Minute})
+		p.job(t0, executing(0, tt.total))
+		p.job(t0.Add(time.Second), executing(100, tt.total))
+		p.page(t0.Add(time.Second), 100, 100, false)
+		p.job(t0.Add(3*time.Second), executing(300, tt.total)) // 100/s
+		p.page(t0.Add(3*time.Second), 100, 100, false)
+		p.page(t0.Add(3*time.Second), 100, 100, false)
+		if d, poll := p.next(t0.Add(3 * time.Second)); d != tt.sleep || poll != tt.poll {
+			t.Errorf("total %d: next() = %v, %v; want %v, %v", tt.total, d, poll, tt.sleep, tt.poll)
+		}
+	}
+}
