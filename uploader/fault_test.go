@@ -1,0 +1,75 @@
+package uploader
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bulkload/bulkload/api/apitest"
+)
+
+// TestFaultsStoreEveryRecordOnce uploads many small batches through every
+// fault the emulator has, each at 10% or more, for several seeds, and
+// checks through the emulator that the job holds each record exactly once.
+func TestFaultsStoreEveryRecordOnce(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     apitest.Config
+		timeout time.Duration // per attempt; 0 = 10 s
+		ambig   bool          // the faults leave uploads in doubt
+		workers int           // 0 = 4
+	}{
+		{name: "5xx before store", cfg: apitest.Config{Faults: apitest.Faults{ErrorBeforeStore: 0.2}}},
+		{name: "reset before store", cfg: apitest.Config{Faults: apitest.Faults{ResetBeforeStore: 0.2}}},
+		{name: "5xx after store", cfg: apitest.Config{Faults: apitest.Faults{ErrorAfterStore: 0.2}}, ambig: true},
+		{name: "reset after store", cfg: apitest.Config{Faults: apitest.Faults{ResetAfterStore: 0.2}}, ambig: true},
+		{name: "timeout after store", timeout: 300 * time.Millisecond, ambig: true,
+			cfg: apitest.Config{Faults: apitest.Faults{StallAfterStore: 0.1, StallDuration: 10 * time.Second}}},
+		{name: "latency", ambig: true,
+			cfg: apitest.Config{Faults: apitest.Faults{Latency: time.Millisecond, Jitter: 10 * time.Millisecond, ErrorAfterStore: 0.1}}},
+		{name: "5xx and 429 on reads", ambig: true,
+			cfg: apitest.Config{Faults: apitest.Faults{ErrorAfterStore: 0.2, ErrorOnGet: 0.2, RateLimitOnGet: 0.2}}},
+		{name: "many in doubt at once", ambig: true, workers: 8,
+			cfg: apitest.Config{Faults: apitest.Faults{ErrorAfterStore: 0.15, ResetAfterStore: 0.15,
+				ErrorBeforeStore: 0.1, Latency: time.Millisecond, Jitter: 3 * time.Millisecond}}},
+		{name: "429 storm", cfg: apitest.Config{RateLimit: 30, RateWindow: 50 * time.Millisecond}},
+		{name: "everything", timeout: 300 * time.Millisecond, ambig: true,
+			cfg: apitest.Config{RateLimit: 60, RateWindow: 50 * time.Millisecond, Faults: apitest.Faults{
+				ErrorBeforeStore: 0.1, ResetBeforeStore: 0.1, ErrorAfterStore: 0.1, ResetAfterStore: 0.1,
+				StallAfterStore: 0.1, StallDuration: 10 * time.Second, ErrorOnGet: 0.1, RateLimitOnGet: 0.1,
+				Latency: time.Millisecond, Jitter: 5 * time.Millisecond}}},
+	}
+	var content atomic.Int64
+	for _, tt := range tests {
+		for seed := range uint64(3) {
+			t.Run(fmt.Sprintf("%s/seed=%d", tt.name, seed), func(t *testing.T) {
+				t.Parallel()
+				cfg := tt.cfg
+				cfg.Seed = seed
+				env := newEnv(t, cfg, tt.timeout, nil)
+				recs := makeRecords(3000, fmt.Sprint(seed))
+				u, err := New(Config{Client: env.client, Workers: tt.workers, Retry: fastRetry})
+				if err != nil {
+					t.Fatal(err)
+				}
+				st, err := u.Upload(context.Background(), env.job, newSource(recs, 50))
+				if err != nil {
+					t.Fatalf("Upload = %v (stats %+v)", err, st)
+				}
+				checkOnce(t, env.srv, env.job, recs)
+				t.Logf("stats %+v; emulator faults %v", st, env.srv.Stats().Faults)
+				if tt.ambig && st.InDoubt == 0 {
+					t.Errorf("no upload was in doubt; the test does not test reconciliation")
+				}
+				content.Add(st.ContentReconciliations)
+			})
+		}
+	}
+	t.Cleanup(func() {
+		if !t.Failed() && content.Load() == 0 {
+			t.Errorf("no reconciliation needed to compare content; that path went untested")
+		}
+	})
+}
