@@ -1,5 +1,7 @@
 package uploader
 
+import "crypto/sha256"
+
 // Batch is the unit the uploader stores. TEMPORARY mirror of chunker.Batch
 // until package chunker lands.
 type Batch struct {
@@ -8,5 +10,7 @@ type Batch struct {
 	Body                []byte
 	Offset, End         int64
 	FirstLine, LastLine int
-	Hash                [32]byte
 }
+
+// Hash returns the SHA-256 of b.Body.
+func (b Batch) Hash() [32]byte { return sha256.Sum256(b.Body) }

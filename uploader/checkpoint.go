@@ -129,7 +129,7 @@ func (c *checkpoint) ack(b *pending) {
 }
 
 func entry(b *pending) manifest.Batch {
-	return manifest.Batch{Seq: b.Seq, Records: b.Records, Hash: hex.EncodeToString(b.Hash[:])}
+	return manifest.Batch{Seq: b.Seq, Records: b.Records, Hash: hex.EncodeToString(b.hash[:])}
 }
 
 func (c *checkpoint) anchor() (id, records int64) {

@@ -119,14 +119,14 @@ func (v *verifier) check(b *pending) (stored bool, err error) {
 		v.keep = append(v.keep, b)
 	}
 	if b.Seq < v.up.AckedBelow {
-		v.chain = chain(v.chain, b.Hash)
+		v.chain = chain(v.chain, b.hash)
 		if b.Seq == v.up.AckedBelow-1 && hex.EncodeToString(v.chain) != v.up.PrefixDigest {
 			return false, changed("ends a run of batches that differs from the one stored")
 		}
 		return true, nil
 	}
 	want, recorded := v.hashes[b.Seq]
-	if recorded && want != "" && want != hex.EncodeToString(b.Hash[:]) {
+	if recorded && want != "" && want != hex.EncodeToString(b.hash[:]) {
 		return false, changed("differs from the batch the manifest records")
 	}
 	return v.up.IsAcked(b.Seq), nil

@@ -2,7 +2,6 @@ package uploader
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +35,7 @@ type run struct {
 // pending is a batch on its way to the job.
 type pending struct {
 	Batch
+	hash     [32]byte // Batch.Hash()
 	attempts int      // POSTs begun; touched by the batch's goroutine only
 	digests  []digest // its records' digests, computed by reconciliation
 }
@@ -139,10 +139,7 @@ func (r *run) next(src Source, queue *[]*pending) (*pending, error) {
 	if err != nil {
 		return nil, fmt.Errorf("uploader: reading the input: %w", err)
 	}
-	b := &pending{Batch: cb}
-	if b.Hash == ([32]byte{}) {
-		b.Hash = sha256.Sum256(b.Body)
-	}
+	b := &pending{Batch: cb, hash: cb.Hash()}
 	r.cp.seen(b.Seq)
 	skip, err := r.verify.check(b)
 	if err != nil {
