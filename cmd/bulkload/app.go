@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/bulkload/bulkload/api"
+	"github.com/bulkload/bulkload/budget"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// Env is what the command reads from its process: streams and environment.
+// Tests drive Main with their own.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+}
+
+// globals are the flags every command shares.
+type globals struct {
+	apiKey     string
+	baseURL    string
+	stateDir   string
+	rateLimit  int
+	rateWindow time.Duration
+	budget     float64
+	json       bool
+	quiet      bool
+	verbose    bool
+}
+
+// app is one invocation of the command.
+type app struct {
+	env Env
+	g   globals
+}
+
+// Main runs the command line args and returns the exit code.
+func Main(ctx context.Context, args []string, env Env) int {
+	if env.Getenv == nil {
+		env.Getenv = func(string) string { return "" }
+	}
+	if env.Stdin == nil {
+		env.Stdin = eofReader{}
+	}
+	a := &app{env: env}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	err := root.ExecuteContext(ctx)
+	if err != nil && !isUsage(err) && isCobraUsage(err) {
+		err = usageError{err}
+	}
+	return exitCode(err, env.Stderr)
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "bulkload",
+		Short: "Load large record files into Salesloft through the Bulk Jobs API",
+		Long: `bulkload loads CSV, JSON Lines and JSON files of any size into Salesloft
+through its Bulk Jobs API, within the team's rate limit, storing every record
+exactly once, and streams each record's result back to files.
+
+Try it without an account:   bulkload demo
+Load a file:                 SALESLOFT_API_KEY=... bulkload run --type person/upsert people.csv`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	f := root.PersistentFlags()
+	f.StringVar(&a.g.apiKey, "api-key", "", "Salesloft API key (default $SALESLOFT_API_KEY)")
+	f.StringVar(&a.g.baseURL, "base-url", "", "API base URL (default $SALESLOFT_BASE_URL or "+api.DefaultBaseURL+")")
+	f.StringVar(&a.g.stateDir, "state-dir", "", "where run manifests are kept (default $XDG_STATE_HOME/bulkload or ~/.local/state/bulkload)")
+	f.IntVar(&a.g.rateLimit, "rate-limit", budget.DefaultLimit, "the team's API budget: cost per --rate-window")
+	f.DurationVar(&a.g.rateWindow, "rate-window", budget.DefaultWindow, "the period of the team's API budget")
+	f.Float64Var(&a.g.budget, "budget", budget.DefaultShare, "the share of the team's budget this run may use, in (0,1]")
+	f.BoolVar(&a.g.json, "json", false, "print the summary as one JSON object on stdout")
+	f.BoolVarP(&a.g.quiet, "quiet", "q", false, "no progress and no summary on stderr")
+	f.BoolVarP(&a.g.verbose, "verbose", "v", false, "log each API call to stderr")
+
+	root.AddCommand(
+		a.runCommand(),
+		a.resumeCommand(),
+		a.uploadCommand(),
+		a.resultsCommand(),
+		a.statusCommand(),
+		a.jobsCommand(),
+		a.serveCommand(),
+		a.demoCommand(),
+	)
+	return root
+}
+
+// logger is the -v call log, or nil.
+func (a *app) logger() *slog.Logger {
+	if !a.g.verbose {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(a.env.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// newBudget is the one budget every call of this process shares.
+func (a *app) newBudget() (*budget.Budget, error) {
+	b, err := budget.New(budget.Config{Limit: a.g.rateLimit, Window: a.g.rateWindow, Share: a.g.budget})
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return b, nil
+}
+
+// newClient builds the API client from flags and environment.
+func (a *app) newClient(b *budget.Budget) (*api.Client, error) {
+	key := a.g.apiKey
+	if key == "" {
+		key = a.env.Getenv("SALESLOFT_API_KEY")
+	}
+	if key == "" {
+		return nil, usagef("no API key: set SALESLOFT_API_KEY or pass --api-key")
+	}
+	base := a.g.baseURL
+	if base == "" {
+		base = a.env.Getenv("SALESLOFT_BASE_URL")
+	}
+	if base == "" {
+		base = api.DefaultBaseURL
+	}
+	if u, err := url.Parse(base); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		fmt.Fprintf(a.env.Stderr, "bulkload: warning: %s is plain http to a host that is not this machine; the API key crosses the network unencrypted\n", base)
+	}
+	var bud api.Budget
+	if b != nil {
+		bud = b
+	}
+	c, err := api.NewClient(api.Config{
+		APIKey:    key,
+		BaseURL:   base,
+		Budget:    bud,
+		UserAgent: "bulkload/" + version,
+		Logger:    a.logger(),
+	})
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return c, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// stateDir is where manifests live, created with mode 0700.
+func (a *app) stateDir() (string, error) {
+	dir := a.g.stateDir
+	if dir == "" {
+		if x := a.env.Getenv("XDG_STATE_HOME"); x != "" {
+			dir = filepath.Join(x, "bulkload")
+		} else if h := a.env.Getenv("HOME"); h != "" {
+			dir = filepath.Join(h, ".local", "state", "bulkload")
+		} else if h, err := os.UserHomeDir(); err == nil {
+			dir = filepath.Join(h, ".local", "state", "bulkload")
+		} else {
+			return "", errors.New("no state directory: set --state-dir, XDG_STATE_HOME or HOME")
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("state directory: %w", err)
+	}
+	return dir, nil
+}
+
+// progressOn reports whether live progress goes to stderr: only on a
+// terminal, and never with -q.
+func (a *app) progressOn() bool {
+	if a.g.quiet {
+		return false
+	}
+	f, ok := a.env.Stderr.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func parseJobID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, usagef("%q is not a job id (a positive integer)", s)
+	}
+	return id, nil
+}
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/bulkload/bulkload/api"
+)
+
+// Exit codes, stable for scripts.
+const (
+	exitOK          = 0   // every record succeeded
+	exitFailed      = 1   // the run failed
+	exitUsage       = 2   // the command line was wrong
+	exitPartial     = 3   // the job finished but some records failed or were rejected
+	exitInterrupted = 130 // stopped by a signal; resumable
+)
+
+// usageError is a command-line mistake: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// exitError carries an exit code other than 1 with an optional message.
+type exitError struct {
+	code int
+	err  error // nil: nothing more to print
+}
+
+func (e exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+func (e exitError) Unwrap() error { return e.err }
+
+// exitCode maps the error a command returned to the process's exit code,
+// and prints it, one line, no stack trace.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(stderr, "bulkload: %s\n", oneLine(ee.err))
+		}
+		return ee.code
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "bulkload: %s\nRun 'bulkload --help' for usage.\n", oneLine(ue.err))
+		return exitUsage
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stderr, "bulkload: interrupted\n")
+		return exitInterrupted
+	}
+	fmt.Fprintf(stderr, "bulkload: %s\n", oneLine(explain(err)))
+	return exitFailed
+}
+
+// explain turns the errors a person can act on into advice.
+func explain(err error) error {
+	switch {
+	case api.IsUnauthorized(err):
+		return fmt.Errorf("%w (the API key was refused: check SALESLOFT_API_KEY or --api-key)", err)
+	}
+	return err
+}
+
+func oneLine(err error) string {
+	return strings.TrimSpace(err.Error())
+}
+
+func isUsage(err error) bool {
+	var ue usageError
+	return errors.As(err, &ue)
+}
+
+// isCobraUsage recognises the command-line errors cobra makes itself (an
+// unknown command); cobra gives them no type, so their text is all there is.
+func isCobraUsage(err error) bool {
+	s := err.Error()
+	return strings.HasPrefix(s, "unknown command") || strings.HasPrefix(s, "unknown shorthand") ||
+		strings.HasPrefix(s, "unknown flag") || strings.Contains(s, "arg(s)")
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+)
+
+// progress redraws one status line on a terminal until stopped. Libraries
+// only count; this is the one place that renders. Off, it does nothing.
+type progress struct {
+	w    io.Writer
+	on   bool
+	line func() string
+
+	stopOnce sync.Once
+	done     chan struct{}
+	wg       sync.WaitGroup
+	width    int
+}
+
+// startProgress renders line() every interval while on; call stop to end.
+func startProgress(w io.Writer, on bool, line func() string) *progress {
+	p := &progress{w: w, on: on, line: line, done: make(chan struct{})}
+	if !on {
+		return p
+	}
+	p.wg.Go(func() {
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.done:
+				return
+			case <-t.C:
+				p.draw()
+			}
+		}
+	})
+	return p
+}
+
+func (p *progress) draw() {
+	s := p.line()
+	pad := ""
+	if n := p.width - len(s); n > 0 {
+		pad = strings.Repeat(" ", n)
+	}
+	p.width = len(s)
+	fmt.Fprintf(p.w, "\r%s%s", s, pad)
+}
+
+// stop draws the last state, ends the line and waits for the renderer.
+func (p *progress) stop() {
+	p.stopOnce.Do(func() {
+		close(p.done)
+		p.wg.Wait()
+		if p.on {
+			p.draw()
+			fmt.Fprintln(p.w)
+		}
+	})
+}
+
+// rate formats n per elapsed as "12.3k/s".
+func rate(n int64, elapsed time.Duration) string {
+	if elapsed <= 0 {
+		return "-"
+	}
+	r := float64(n) / elapsed.Seconds()
+	switch {
+	case r >= 1e6:
+		return fmt.Sprintf("%.1fM/s", r/1e6)
+	case r >= 1e3:
+		return fmt.Sprintf("%.1fk/s", r/1e3)
+	}
+	return fmt.Sprintf("%.0f/s", r)
+}
+
+// eta formats the time left for done of total at the rate so far.
+func eta(done, total int64, elapsed time.Duration) string {
+	if done <= 0 || total <= done {
+		return "-"
+	}
+	left := time.Duration(float64(elapsed) * float64(total-done) / float64(done))
+	return left.Round(time.Second).String()
+}

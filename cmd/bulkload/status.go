@@ -1,0 +1,147 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bulkload/bulkload/api"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) statusCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status JOB_ID",
+		Short: "Show a bulk job's state and counts",
+		Example: `  bulkload status 211
+  bulkload status 211 --json | jq .state`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseJobID(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := a.newClient(nil)
+			if err != nil {
+				return err
+			}
+			job, _, err := c.GetJob(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			if a.g.json {
+				return json.NewEncoder(a.env.Stdout).Encode(job)
+			}
+			printJob(a.env.Stdout, job)
+			return nil
+		},
+	}
+}
+
+func printJob(w io.Writer, j api.Job) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	name := "-"
+	if j.Name != nil {
+		name = *j.Name
+	}
+	fmt.Fprintf(tw, "job\t%d\n", j.ID)
+	fmt.Fprintf(tw, "name\t%s\n", name)
+	fmt.Fprintf(tw, "type\t%s\n", j.Type)
+	fmt.Fprintf(tw, "state\t%s\n", j.State)
+	fmt.Fprintf(tw, "records\t%d total, %d processed, %d errors\n", j.Total, j.Processed, j.Errors)
+	for _, ts := range []struct {
+		k string
+		v *time.Time
+	}{{"created", j.CreatedAt}, {"marked ready", j.MarkedReadyAt}, {"started", j.StartedAt}, {"finished", j.FinishedAt}} {
+		if ts.v != nil {
+			fmt.Fprintf(tw, "%s\t%s\n", ts.k, ts.v.Local().Format(time.DateTime))
+		}
+	}
+	tw.Flush()
+}
+
+func (a *app) jobsCommand() *cobra.Command {
+	var states []string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "jobs",
+		Short: "List the team's bulk jobs",
+		Example: `  bulkload jobs
+  bulkload jobs --state open,executing`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var want []api.State
+			for _, s := range states {
+				for _, p := range strings.Split(s, ",") {
+					switch st := api.State(strings.TrimSpace(p)); st {
+					case api.StateOpen, api.StateExecuting, api.StateDone:
+						want = append(want, st)
+					default:
+						return usagef("--state %q: want open, executing or done", p)
+					}
+				}
+			}
+			c, err := a.newClient(nil)
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(a.env.Stdout)
+			tw := tabwriter.NewWriter(a.env.Stdout, 0, 0, 2, ' ', 0)
+			if !a.g.json {
+				fmt.Fprintln(tw, "ID\tSTATE\tTYPE\tTOTAL\tPROCESSED\tERRORS\tNAME\tCREATED")
+			}
+			var after int64
+			n := 0
+			for limit <= 0 || n < limit {
+				jobs, _, err := c.ListJobs(cmd.Context(), api.ListJobsOptions{After: after, PerPage: api.MaxPerPage, States: want})
+				if err != nil {
+					return err
+				}
+				if len(jobs) == 0 {
+					break
+				}
+				for _, j := range jobs {
+					if limit > 0 && n >= limit {
+						break
+					}
+					n++
+					after = j.ID
+					if a.g.json {
+						if err := enc.Encode(j); err != nil {
+							return err
+						}
+						continue
+					}
+					name, created := "-", "-"
+					if j.Name != nil {
+						name = *j.Name
+					}
+					if j.CreatedAt != nil {
+						created = j.CreatedAt.Local().Format(time.DateTime)
+					}
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", j.ID, j.State, j.Type, j.Total, j.Processed, j.Errors, name, created)
+				}
+				if len(jobs) < api.MaxPerPage {
+					break
+				}
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringSliceVar(&states, "state", nil, "only jobs in these states (open, executing, done; comma-separated)")
+	cmd.Flags().IntVar(&limit, "limit", 0, "list at most this many jobs (0: all)")
+	return cmd
+}
+
+// exactArgs is cobra.ExactArgs with a usage error (exit 2).
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("%s takes %d argument(s), got %d", cmd.CommandPath(), n, len(args))
+		}
+		return nil
+	}
+}
