@@ -3,8 +3,12 @@ package poller_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -180,6 +184,101 @@ func TestEmulator(t *testing.T) {
 			}
 			t.Logf("%d rows: %d listing calls (%d answered), %d job polls, %d retries, %d 429s",
 				rows, st.PageCalls, answered, st.JobCalls, st.Retries, es.RateLimited+es.Faults[apitest.FaultRateLimitOnGet])
+		})
+	}
+}
+
+// TestEmulatorResume stops a poll of an out-of-order job part way, as a
+// killed CLI would (with rows in the files past the last checkpoint), and
+// resumes it from the saved cursor into the same files cut at the saved
+// offsets: the files hold every row once.
+func TestEmulatorResume(t *testing.T) {
+	for _, errorsOnly := range []bool{false, true} {
+		t.Run(fmt.Sprintf("errors only %v", errorsOnly), func(t *testing.T) {
+			srv, c, jobID := emulatorJob(t, apitest.Config{ProcessRate: 10000, OutOfOrder: true, ErrorRate: 0.1}, nil, 3000, 0)
+			dir := t.TempDir()
+			fcfg := poller.FilesConfig{Format: poller.JSONLines, Success: dir + "/ok.jsonl", Errors: dir + "/err.jsonl"}
+			type checkpoint struct {
+				cursor int64
+				offs   poller.Offsets
+			}
+			var saved checkpoint
+			for run := 0; ; run++ {
+				if run > 0 {
+					fcfg.Resume = &saved.offs
+				}
+				files, err := poller.CreateFiles(fcfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(t.Context())
+				p, err := poller.New(c, poller.Config{ErrorsOnly: errorsOnly, StartAfter: saved.cursor,
+					MinInterval: 10 * time.Millisecond, MaxInterval: 100 * time.Millisecond, Retry: fastRetry,
+					Progress: func(s poller.Stats) {
+						if err := files.Flush(); err != nil {
+							t.Error(err)
+							return
+						}
+						saved = checkpoint{s.Cursor, files.Offsets()}
+					}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := 0
+				_, err = p.Run(ctx, jobID, func(r api.Result) error {
+					if n++; n == 150 && run < 2 {
+						cancel() // stops after this page; the rows after the checkpoint are written again
+					}
+					return files.Write(r)
+				})
+				cancel()
+				if cerr := files.Close(); cerr != nil {
+					t.Fatal(cerr)
+				}
+				if err == nil {
+					break
+				}
+				if !errors.Is(err, context.Canceled) {
+					t.Fatalf("Run() = %v; want it cancelled", err)
+				}
+				// Rows flushed after the last checkpoint, before the crash.
+				for _, path := range []string{fcfg.Success, fcfg.Errors} {
+					f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+					if err != nil {
+						t.Fatal(err)
+					}
+					_, _ = f.WriteString(`{"id":-1,"status":"success"}` + "\n")
+					_ = f.Close()
+				}
+			}
+			type row struct {
+				ID     int64      `json:"id"`
+				Status api.Status `json:"status"`
+			}
+			var got []row
+			for _, path := range []string{fcfg.Success, fcfg.Errors} {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for line := range bytes.Lines(b) {
+					var r row
+					if err := json.Unmarshal(line, &r); err != nil {
+						t.Fatalf("%s: %q: %v", path, line, err)
+					}
+					got = append(got, r)
+				}
+			}
+			slices.SortFunc(got, func(a, b row) int { return int(a.ID - b.ID) })
+			var want []row
+			for _, r := range srv.Rows(testKey, jobID) {
+				if !errorsOnly || r.Status == "error" {
+					want = append(want, row{r.ID, api.Status(r.Status)})
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("the files hold %d rows; want each of the %d rows once", len(got), len(want))
+			}
 		})
 	}
 }
