@@ -108,9 +108,9 @@ func parseFields(body []byte, form bool) (map[string][]byte, *bodyError) {
 	if body[s.i] != '{' {
 		return nil, notObject(&s)
 	}
-	err := s.members(1, func(key []byte) error {
+	err := s.members(func(key []byte) error {
 		start := s.i
-		if err := s.value(1); err != nil {
+		if err := s.value(); err != nil {
 			return err
 		}
 		if k, ok := decodeString(key); ok {
@@ -129,7 +129,7 @@ func parseFields(body []byte, form bool) (map[string][]byte, *bodyError) {
 
 // notObject answers a body that is not a JSON object: malformed either way.
 func notObject(s *scanner) *bodyError {
-	if err := s.value(0); err != nil {
+	if err := s.value(); err != nil {
 		return malformed(err)
 	}
 	if err := trailing(s); err != nil {
@@ -149,11 +149,10 @@ func trailing(s *scanner) error {
 // parseJobData scans a job_data body {"data": [{...}, ...]} and returns the
 // records as offset pairs into body: record k is body[offs[2k]:offs[2k+1]],
 // exactly the bytes uploaded. Other members are validated and ignored. It
-// builds no values; the only allocation is offs.
+// builds no values; the only allocation is offs. Every value is validated
+// by jsonscan (UTF-8 included), keys here, so the whole body is checked in
+// one pass.
 func parseJobData(body []byte) ([]uint32, *bodyError) {
-	if !utf8.Valid(body) {
-		return nil, malformed(errors.New("request body is not valid UTF-8"))
-	}
 	s := scanner{b: body}
 	s.ws()
 	if s.i == len(body) {
@@ -167,23 +166,26 @@ func parseJobData(body []byte) ([]uint32, *bodyError) {
 		found   bool
 		problem string // the first reason to refuse "data", if any
 	)
-	err := s.members(1, func(key []byte) error {
+	err := s.members(func(key []byte) error {
+		if !utf8.Valid(key) {
+			return &syntaxError{off: s.i, msg: "invalid UTF-8 in object key"}
+		}
 		if !keyIs(key, "data") {
-			return s.value(1)
+			return s.value()
 		}
 		found, problem, offs = true, "", offs[:0]
 		if body[s.i] != '[' {
-			if err := s.value(1); err != nil {
+			if err := s.value(); err != nil {
 				return err
 			}
 			problem = "must be an array of JSON objects"
 			return nil
 		}
 		n := 0
-		return s.elements(2, func() error {
+		return s.elements(func() error {
 			start := s.i
 			isObj := body[s.i] == '{'
-			if err := s.value(2); err != nil {
+			if err := s.value(); err != nil {
 				return err
 			}
 			n++

@@ -80,7 +80,9 @@
 //     name null clears the name; updated_at changes only when something
 //     does.
 //   - A job marked ready with no records goes straight to done.
-//   - The nesting of request bodies is capped at 64 levels (400 beyond).
+//   - JSON is checked as encoding/json checks it, plus valid UTF-8 in
+//     strings (internal/jsonscan): nesting deeper than 10,000 levels is a
+//     400, found without recursion.
 //   - With any key accepted, at most 10,000 teams are created; further
 //     new keys get 401.
 //

@@ -2,15 +2,11 @@ package apitest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-)
 
-// maxDepth is the deepest nesting of arrays and objects accepted in a
-// request body: the body object is level 1, its "data" array level 2, each
-// record level 3. A body nested deeper is rejected as malformed (400) when
-// the scanner reaches level maxDepth+1, so the recursion stays shallow
-// whatever the input.
-const maxDepth = 64
+	"github.com/bulkload/bulkload/internal/jsonscan"
+)
 
 // syntaxError reports malformed JSON at a byte offset.
 type syntaxError struct {
@@ -22,9 +18,11 @@ func (e *syntaxError) Error() string {
 	return fmt.Sprintf("malformed JSON at byte %d: %s", e.off, e.msg)
 }
 
-// scanner validates JSON text (RFC 8259) in place. It never builds values:
-// callers get byte spans of the input. It does not check UTF-8; request
-// bodies are checked with utf8.Valid before scanning.
+// scanner walks the envelope of a request body (the top-level object and
+// its "data" array) itself, and hands every value to jsonscan, which
+// validates it in one pass, checks UTF-8 and caps nesting at
+// jsonscan.MaxDepth without recursion. It never builds values: callers get
+// byte spans of the input.
 type scanner struct {
 	b []byte
 	i int
@@ -46,43 +44,24 @@ func (s *scanner) ws() {
 	}
 }
 
-// value consumes one value starting at s.i (no leading white space). depth
-// is the nesting level of the value's container.
-func (s *scanner) value(depth int) error {
-	if s.i >= len(s.b) {
-		return s.eof()
+// value consumes the value at s.i (no leading white space).
+func (s *scanner) value() error {
+	n, err := jsonscan.Value(s.b[s.i:])
+	if err != nil {
+		if je, ok := errors.AsType[*jsonscan.Error](err); ok {
+			return &syntaxError{off: s.i + je.Offset, msg: je.Msg}
+		}
+		return &syntaxError{off: s.i, msg: err.Error()}
 	}
-	switch c := s.b[s.i]; {
-	case c == '{':
-		return s.object(depth + 1)
-	case c == '[':
-		return s.array(depth + 1)
-	case c == '"':
-		return s.str()
-	case c == 't':
-		return s.lit("true")
-	case c == 'f':
-		return s.lit("false")
-	case c == 'n':
-		return s.lit("null")
-	case c == '-' || '0' <= c && c <= '9':
-		return s.num()
-	}
-	return s.fail("unexpected character")
-}
-
-// object consumes an object whose '{' is at s.i.
-func (s *scanner) object(depth int) error {
-	return s.members(depth, func([]byte) error { return s.value(depth) })
+	s.i += n
+	return nil
 }
 
 // members consumes an object whose '{' is at s.i, calling val after each
-// key (and its colon and white space) to consume that key's value. key is
-// the raw key including its quotes.
-func (s *scanner) members(depth int, val func(key []byte) error) error {
-	if depth > maxDepth {
-		return s.fail("nesting too deep")
-	}
+// key (and its colon and white space) to consume that key's value; s.i is
+// then at a byte of the input, never at its end. key is the raw key
+// including its quotes.
+func (s *scanner) members(val func(key []byte) error) error {
 	s.i++
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == '}' {
@@ -110,6 +89,9 @@ func (s *scanner) members(depth int, val func(key []byte) error) error {
 		}
 		s.i++
 		s.ws()
+		if s.i >= len(s.b) {
+			return s.eof()
+		}
 		if err := val(key); err != nil {
 			return err
 		}
@@ -130,17 +112,9 @@ func (s *scanner) members(depth int, val func(key []byte) error) error {
 	}
 }
 
-// array consumes an array whose '[' is at s.i.
-func (s *scanner) array(depth int) error {
-	return s.elements(depth, func() error { return s.value(depth) })
-}
-
 // elements consumes an array whose '[' is at s.i, calling elem to consume
-// each element (s.i is at its first byte).
-func (s *scanner) elements(depth int, elem func() error) error {
-	if depth > maxDepth {
-		return s.fail("nesting too deep")
-	}
+// each element (s.i is at its first byte, never at the input's end).
+func (s *scanner) elements(elem func() error) error {
 	s.i++
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == ']' {
@@ -148,6 +122,9 @@ func (s *scanner) elements(depth int, elem func() error) error {
 		return nil
 	}
 	for {
+		if s.i >= len(s.b) {
+			return s.eof()
+		}
 		if err := elem(); err != nil {
 			return err
 		}
@@ -177,7 +154,8 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-// str consumes a string whose opening quote is at s.i.
+// str consumes a string whose opening quote is at s.i: an object key.
+// It does not check UTF-8; callers check keys they keep.
 func (s *scanner) str() error {
 	b := s.b
 	i := s.i + 1
@@ -229,61 +207,6 @@ func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-// lit consumes the literal word at s.i.
-func (s *scanner) lit(word string) error {
-	if len(s.b)-s.i < len(word) || string(s.b[s.i:s.i+len(word)]) != word {
-		return s.fail("invalid literal")
-	}
-	s.i += len(word)
-	return nil
-}
-
-// num consumes a number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func (s *scanner) num() error {
-	b, i := s.b, s.i
-	if b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && '1' <= b[i] && b[i] <= '9':
-		i = digits(b, i)
-	default:
-		s.i = i
-		return s.fail("invalid number")
-	}
-	if i < len(b) && b[i] == '.' {
-		j := digits(b, i+1)
-		if j == i+1 {
-			s.i = j
-			return s.fail("invalid number")
-		}
-		i = j
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		j := digits(b, i)
-		if j == i {
-			s.i = j
-			return s.fail("invalid number")
-		}
-		i = j
-	}
-	s.i = i
-	return nil
-}
-
-func digits(b []byte, i int) int {
-	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-		i++
-	}
-	return i
-}
-
 // memberIter walks the members of a JSON object already known to be valid
 // (a stored record). It allocates nothing.
 type memberIter struct {
@@ -322,7 +245,7 @@ func (it *memberIter) next() (key, val []byte, ok bool) {
 	s.i++ // ':'
 	s.ws()
 	start = s.i
-	if s.value(1) != nil {
+	if s.value() != nil {
 		it.done = true
 		return nil, nil, false
 	}

@@ -1,59 +1,99 @@
 package apitest
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
-var scanCases = []string{
-	`{}`, `[]`, `""`, `0`, `-0`, `1.5e10`, `-1E-2`, `true`, `false`, `null`,
-	`{"a":[1,2,{"b":null}],"c":"\u00e9\n\"\\\/"}`, ` { "a" : 1 } `,
-	`01`, `1.`, `.5`, `-`, `1e`, `+1`, `tru`, `nul`, `"abc`, `"\x"`, `"\u12g4"`, "\"a\tb\"",
-	`{"a"}`, `{"a":}`, `{,}`, `[1,]`, `{"a":1,}`, `[1 2]`, `{1:2}`, `{"a":1`, `[`, ``, ` `,
-	`{"a":1}x`, `[]]`, `"\ud800"`,
+// agree reports whether parseJobData's verdict on body matches
+// encoding/json's: accepted (or refused with 422) exactly when the body is
+// a valid JSON object with valid UTF-8, and then with the same records. An
+// empty body counts as an empty object.
+func agree(body []byte) error {
+	offs, be := parseJobData(body)
+	var m map[string]json.RawMessage
+	valid := len(bytes.Trim(body, " \t\r\n")) == 0 ||
+		json.Valid(body) && utf8.Valid(body) && json.Unmarshal(body, &m) == nil
+	switch {
+	case be != nil && be.status == 400:
+		if valid {
+			return fmt.Errorf("400 (%s) for a valid object", be.msg)
+		}
+		return nil
+	case !valid:
+		return fmt.Errorf("accepted (%v, %+v) an invalid body", offs, be)
+	case be != nil:
+		return nil // 422: valid JSON, wrong shape
+	}
+	var recs []json.RawMessage
+	if err := json.Unmarshal(m["data"], &recs); err != nil {
+		return fmt.Errorf("accepted data that encoding/json cannot read: %v", err)
+	}
+	if len(recs) != len(offs)/2 {
+		return fmt.Errorf("%d records; encoding/json finds %d", len(offs)/2, len(recs))
+	}
+	for i, r := range recs {
+		if got := body[offs[2*i]:offs[2*i+1]]; !bytes.Equal(got, r) {
+			return fmt.Errorf("record %d = %q; encoding/json has %q", i, got, r)
+		}
+	}
+	return nil
 }
 
-func TestScannerMatchesEncodingJSON(t *testing.T) {
-	for _, in := range scanCases {
-		s := scanner{b: []byte(in)}
-		s.ws()
-		err := s.value(0)
-		if err == nil {
-			err = trailing(&s)
-		}
-		if got, want := err == nil, json.Valid([]byte(in)); got != want {
-			t.Errorf("scan(%q) valid = %v (%v); want %v", in, got, err, want)
+var envelopeCases = []string{
+	`{"data":[{}]}`, `{"data":[{"a":[1,2,{"b":null}],"c":"\u00e9\n\"\\\/"}]}`, ` { "data" : [ {"a" : 1} ] } `,
+	`{"x":01,"data":[{}]}`, `{"data":[{"a":1.}]}`, `{"data":[{"a":tru}]}`, `{"data":[{"a":"\x"}]}`,
+	`{"data":[{"a":"\u12g4"}]}`, "{\"data\":[{\"a\":\"a\tb\"}]}", `{"data":[{"a"}]}`, `{"data":[{,}]}`,
+	`{"data":[{},]}`, `{"data":[{}],}`, `{"data":[{} {}]}`, `{1:2}`, `{"data":[{}]`, `{"data":[`, ``, ` `,
+	`{"data":[{}]}x`, `[]`, `"s"`, `{"data":"\ud800"}`, "{\"d\xffta\":[{}]}", "{\"data\":[{\"\xff\":1}]}",
+	`{"Data":[{}]}`, `{"data":[{}],"data":[{"b":2}]}`, `{"data":[1]}`, `{"data":{}}`,
+}
+
+func TestParseJobDataAgreesWithEncodingJSON(t *testing.T) {
+	for _, in := range envelopeCases {
+		if err := agree([]byte(in)); err != nil {
+			t.Errorf("parseJobData(%q): %v", in, err)
 		}
 	}
 }
 
-func TestScannerDepth(t *testing.T) {
-	ok := strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth)
-	deep := strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)
-	huge := strings.Repeat("[", 1<<20) // must not blow the stack
-	for in, want := range map[string]bool{ok: true, deep: false, huge: false} {
-		s := scanner{b: []byte(in)}
-		if got := s.value(0) == nil; got != want {
-			t.Errorf("depth %d: valid = %v; want %v", strings.Count(in, "["), got, want)
+func TestNestingNeedsNoRecursion(t *testing.T) {
+	deep := strings.Repeat("[", 9990) + strings.Repeat("]", 9990)
+	body := `{"data":[{"a":` + deep + `,"email_address":"x"}]}`
+	offs, be := parseJobData([]byte(body))
+	if be != nil || len(offs) != 2 {
+		t.Fatalf("parseJobData(deep record) = %v, %+v; want one record", offs, be)
+	}
+	// The record's members are still found past the deep value.
+	it := newMemberIter([]byte(body[offs[0]:offs[1]]))
+	var keys []string
+	for k, _, ok := it.next(); ok; k, _, ok = it.next() {
+		keys = append(keys, string(k))
+	}
+	if strings.Join(keys, ",") != `"a","email_address"` {
+		t.Errorf("keys = %v", keys)
+	}
+	for _, in := range []string{
+		`{"data":[` + strings.Repeat("[", 1<<20) + `]}`, // must not blow the stack
+		`{"data":[{"a":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}]}`,
+	} {
+		if _, be := parseJobData([]byte(in)); be == nil || be.status != 400 {
+			t.Errorf("parseJobData(too deep) = %+v; want 400", be)
 		}
 	}
 }
 
-func FuzzScanner(f *testing.F) {
-	for _, in := range scanCases {
-		f.Add(in)
+func FuzzParseJobData(f *testing.F) {
+	for _, in := range envelopeCases {
+		f.Add([]byte(in))
 	}
-	f.Fuzz(func(t *testing.T, in string) {
-		s := scanner{b: []byte(in)}
-		s.ws()
-		err := s.value(0)
-		if err == nil {
-			err = trailing(&s)
-		}
-		deep := strings.Count(in, "[")+strings.Count(in, "{") > maxDepth
-		if got, want := err == nil, json.Valid([]byte(in)); got != want && !(deep && !got) {
-			t.Fatalf("scan(%q) valid = %v (%v); want %v", in, got, err, want)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if err := agree(body); err != nil {
+			t.Fatalf("parseJobData(%q): %v", body, err)
 		}
 	})
 }
@@ -88,7 +128,7 @@ func TestParseJobData(t *testing.T) {
 		{"top-level array", `[{"a":1}]`, nil, 400, ""},
 		{"trailing", `{"data":[{"a":1}]} {}`, nil, 400, ""},
 		{"invalid utf-8", "{\"data\":[{\"a\":\"\xff\"}]}", nil, 400, ""},
-		{"too deep", `{"data":[` + strings.Repeat(`{"a":`, 70) + `1` + strings.Repeat(`}`, 70) + `]}`, nil, 400, ""},
+		{"too deep", `{"data":[` + strings.Repeat(`{"a":`, 10001) + `1` + strings.Repeat(`}`, 10001) + `]}`, nil, 400, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
