@@ -170,4 +170,3 @@ func BenchmarkEmulatorStore(b *testing.B) {
 	reportRecords(b)
 	em.Close()
 }
-
