@@ -142,7 +142,13 @@ func (p *Poller) Stats() Stats { return *p.stats.Load() }
 // Run returns the final stats and nil when the job is complete, or the
 // error that stopped it: fn's, a call that failed for good (wrapped in a
 // *budget.AttemptsError), or the context's. Stats.Cursor then tells where
-// a new Run with Config.StartAfter resumes. Run starts no goroutines.
+// a new Run with Config.StartAfter resumes. Every Run starts at
+// Config.StartAfter.
+//
+// A job still open, or executing but waiting its turn (processed 0), is
+// polled with the back-off of the package doc until it moves. Run starts no
+// goroutines: it sleeps and calls on the caller's goroutine, and returns
+// promptly when ctx is done.
 func (p *Poller) Run(ctx context.Context, jobID int64, fn func(api.Result) error) (Stats, error) {
 	if !p.running.CompareAndSwap(false, true) {
 		return p.Stats(), errors.New("poller: Run called while another Run is polling")
@@ -200,18 +206,19 @@ func (r *run) loop(ctx context.Context) error {
 			if n > 0 {
 				r.publish(true)
 			}
-			switch {
-			case err != nil:
+			if err != nil {
 				return err
-			case r.finished(job):
+			}
+			if r.finished(job) {
 				return nil
-			case job.State != api.StateDone:
-			case blocked:
-				r.log(ctx, "the job is done but a row is not final; polling again")
-			case len(rows) < cfg.PerPage:
-				return nil
-			default:
-				continue
+			}
+			if job.State == api.StateDone {
+				if !blocked && len(rows) < cfg.PerPage {
+					return nil // the end of a done job's rows
+				}
+				if blocked {
+					r.log(ctx, "the job is done but a row is not final; polling again")
+				}
 			}
 			if blocked {
 				break
