@@ -235,31 +235,35 @@ func (b *Budget) Observe(r api.Response) {
 // repace sets the limiter's rate so that what remains of the window, less
 // the reserve, lasts until the window ends. Called with mu held.
 func (b *Budget) repace(now time.Time, remaining int) {
-	spendable := remaining - b.reserve
 	left := b.windowEnd.Sub(now)
 	if b.windowEnd.IsZero() || left <= 0 {
 		// The window is unknown (or its end has passed without a jump being
 		// seen): fall back to the base pace, but stop before a sure 429.
-		if spendable <= 0 {
+		if remaining-b.reserve <= 0 {
 			b.pausedUntil = maxTime(b.pausedUntil, now.Add(b.back.InitialInterval))
 		}
 		b.lim.SetLimitAt(now, b.base)
 		return
 	}
-	if spendable <= 0 {
-		b.pausedUntil = maxTime(b.pausedUntil, b.windowEnd.Add(b.margin()))
-		b.lim.SetLimitAt(now, b.base)
-		return
-	}
-	// What the team's other clients spent so far this window, at their
-	// pace, will likely go on being spent until its end.
+	// Leave the team's other clients what they will likely spend until the
+	// window ends: what is left of their part ((1-Share) × Limit less what
+	// they spent so far this window), or more if their pace so far says so.
+	// The two describe the same calls; subtracting both would leave this
+	// process a fraction of its share.
+	reserve := b.reserve
 	if elapsed := b.window - left; elapsed > b.window/20 {
-		others := float64(b.winRemain - remaining - b.winCalls)
-		if others > 0 {
-			spendable -= int(others / elapsed.Seconds() * left.Seconds())
+		if others := b.winRemain - remaining - b.winCalls; others > 0 {
+			projected := int(float64(others) / elapsed.Seconds() * left.Seconds())
+			reserve = max(b.reserve-others, projected)
 		}
 	}
+	spendable := remaining - reserve
 	if spendable <= 0 {
+		if remaining-b.reserve <= 0 {
+			b.pausedUntil = maxTime(b.pausedUntil, b.windowEnd.Add(b.margin()))
+			b.lim.SetLimitAt(now, b.base)
+			return
+		}
 		b.lim.SetLimitAt(now, rate.Limit(1/left.Seconds()))
 		return
 	}

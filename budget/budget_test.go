@@ -126,6 +126,41 @@ func TestBudgetSharedTeam(t *testing.T) {
 	})
 }
 
+// TestBudgetShareWithOthers: the other integration spends exactly the
+// part the Budget leaves it (Share 0.6, others 40%). The Budget must still
+// use about its whole share: the reserve and the others' observed pace are
+// the same calls and must not both be subtracted.
+func TestBudgetShareWithOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		team := &fakeTeam{limit: 600, window: time.Minute, start: time.Now().Add(-5 * time.Second)}
+		b, _ := New(Config{Limit: 600, Window: time.Minute, Share: 0.6})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		var other sync.WaitGroup
+		other.Go(func() { // 4 calls a second: 40% of 600 a minute
+			tick := time.NewTicker(250 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+					team.call()
+				}
+			}
+		})
+		drive(t, b, team, 8, 5*time.Minute)
+		other.Wait()
+		mine, limited := b.Stats().Calls, b.Stats().RateLimited
+		if ideal := int64(5 * 360); mine < ideal*90/100 {
+			t.Errorf("we made %d calls in 5 windows; want ≥ 90%% of our share (%d)", mine, ideal)
+		}
+		if limited*100 > mine {
+			t.Errorf("%d of our %d calls got 429; want < 1%%", limited, mine)
+		}
+	})
+}
+
 func TestBudget429PausesEveryone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, _ := New(Config{Limit: 600, Window: time.Minute, Share: 1})
