@@ -124,3 +124,49 @@ func TestForeignWritesStop(t *testing.T) {
 		t.Fatalf("Upload with another writer = %v; want ErrForeignWrites", err)
 	}
 }
+
+// TestCancelWhileStoredNotAnswered cancels while every upload in flight is
+// stored but unanswered: Upload returns after DrainTimeout, keeps them in
+// doubt in the manifest, and the resumed upload settles them.
+func TestCancelWhileStoredNotAnswered(t *testing.T) {
+	env := newEnv(t, apitest.Config{}, time.Minute, nil)
+	dir := t.TempDir()
+	recs := makeRecords(1000, "d")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var n atomic.Int32
+	u, _ := New(Config{Client: env.client, StateDir: dir, Retry: fastRetry, DrainTimeout: 50 * time.Millisecond,
+		OnBatch: func(BatchResult) {
+			if n.Add(1) == 3 {
+				env.srv.SetFaults(apitest.Faults{StallAfterStore: 1, StallDuration: time.Minute})
+				go func() {
+					for env.srv.Stats().Faults[apitest.FaultStallAfterStore] < 4 {
+						time.Sleep(time.Millisecond)
+					}
+					cancel()
+				}()
+			}
+		}})
+	st, err := u.Upload(ctx, env.job, newSource(recs, 50))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Upload = %v; want context.Canceled", err)
+	}
+	m, err := manifest.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(env.srv.Records(testKey, env.job)); int64(got) <= m.Upload.AckedRecords {
+		t.Fatalf("emulator holds %d records, manifest %d stored: nothing was left in doubt", got, m.Upload.AckedRecords)
+	}
+	t.Logf("canceled: %+v; manifest sent %v", st, m.Upload.Sent)
+	env.srv.SetFaults(apitest.Faults{})
+	u = resumeFrom(t, env, dir)
+	st, err = u.Upload(context.Background(), env.job, newSource(recs, 50))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Reconciliations == 0 {
+		t.Error("the resumed upload did not reconcile")
+	}
+	checkOnce(t, env.srv, env.job, recs)
+}
