@@ -68,7 +68,7 @@ func (g *Generator) Next() Person {
 	g.n++
 	first, last := pick(r, firstNames), pick(r, lastNames)
 	company := pick(r, companies)
-	domain := strings.ToLower(strings.NewReplacer(" ", "", ",", "", ".", "").Replace(company)) + ".com"
+	domain := strings.ToLower(domainDrop.Replace(company)) + ".com"
 	p := Person{
 		EmailAddress: fmt.Sprintf("%s.%s.%d@%s", asciiLower(first), asciiLower(last), g.n, domain),
 		FirstName:    first,
@@ -167,6 +167,8 @@ func WriteCSV(w io.Writer, n int, opt Options) error {
 	cw.Flush()
 	return cw.Error()
 }
+
+var domainDrop = strings.NewReplacer(" ", "", ",", "", ".", "", "&", "")
 
 func pick(r *rand.Rand, s []string) string { return s[r.IntN(len(s))] }
 

@@ -1,0 +1,349 @@
+package chunker
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+)
+
+// Batch is one request body and where its records came from.
+type Batch struct {
+	// Seq is the batch's index in the sequence: 0 for the first.
+	Seq int
+	// Records is the number of records in Body, 1 to Config.MaxRecords.
+	Records int
+	// Body is exactly {"data":[record,record,...]}, ready to POST. It is
+	// newly allocated for each batch and never touched by the chunker
+	// again.
+	Body []byte
+	// Offset and End delimit the batch's part of the (decompressed) input:
+	// [Offset, End). Batches tile the input: the first starts at 0, each
+	// starts where the previous ended, and End is just past the last
+	// record's line ending (or, in a JSON array, its last byte). Blank
+	// lines and rejected records in between belong to the next batch.
+	Offset, End int64
+	// FirstLine is the line on which the first record starts, LastLine the
+	// one on which the last record ends (1-based).
+	FirstLine, LastLine int
+}
+
+// Hash returns the SHA-256 of b.Body, which identifies the batch: the same
+// input and Config give the same batches, so a resumed run can tell the
+// batches it already stored by Seq and Hash. It is computed on each call
+// (about 1 ms per MiB), off the chunker's own path, so callers that need it
+// pay for it, in parallel if they like.
+func (b Batch) Hash() [32]byte { return sha256.Sum256(b.Body) }
+
+// HashHex returns Hash in lower-case hexadecimal.
+func (b Batch) HashHex() string {
+	h := b.Hash()
+	return hex.EncodeToString(h[:])
+}
+
+// Stats counts what a Chunker has done.
+type Stats struct {
+	Batches    int64 // batches returned
+	Records    int64 // records in those batches
+	Rejects    int64 // bad records skipped (see Config.MaxRejects)
+	Lines      int64 // lines consumed
+	Bytes      int64 // decompressed input bytes consumed
+	InputBytes int64 // bytes read from the underlying reader (compressed, for gzip)
+}
+
+// Chunker reads records from an input and returns them in batches. Next must
+// be called from one goroutine at a time; Stats may be called from any
+// goroutine at any time.
+type Chunker struct {
+	cfg    Config
+	in     *input
+	read   func(c *Chunker) error // the format's reader; see fill in jsonl.go
+	closer []io.Closer
+	err    error // sticky: returned by every Next after the first failure
+
+	// the batch being built
+	body      []byte
+	n         int
+	offset    int64 // where the next batch starts
+	end       int64
+	firstLine int
+	lastLine  int
+	seq       int
+	bodyHint  int // capacity for the next body
+
+	rejects int // so far
+
+	raw   atomic.Int64 // InputBytes, counted as read
+	stats struct{ batches, records, rejects, lines, bytes atomic.Int64 }
+	total struct{ records int64 } // not published until Next returns
+}
+
+// New returns a Chunker reading r. A gzip stream (magic bytes 1f 8b) is
+// decompressed. The format is cfg.Format, or when that is FormatAuto, the
+// one Source's name implies, or else the one the first byte implies. New
+// reads the start of r to decide; the errors it returns are about cfg or
+// that start (a bad gzip header, an undetectable format, a bad CSV
+// header). The Chunker does not close r.
+func New(r io.Reader, cfg Config) (*Chunker, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Source == "" {
+		cfg.Source = "input"
+	}
+	c := &Chunker{cfg: cfg, firstLine: 1}
+	br := bufio.NewReaderSize(&countingReader{r: r, n: &c.raw}, 512)
+	var src io.Reader = br
+	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("chunker: %s: gzip: %w", cfg.Source, err)
+		}
+		c.closer = append(c.closer, zr)
+		src = zr
+	}
+	// The buffer must hold the largest record and what surrounds it; a
+	// quarter more leaves room for a line ending and the next bytes.
+	c.in = newInput(src, cfg.MaxRecordBytes+cfg.MaxRecordBytes/4+4096)
+	c.in.skipBOM()
+
+	format := cfg.Format
+	if format == FormatAuto {
+		format = FormatFromPath(cfg.Source)
+	}
+	if format == FormatAuto {
+		if format, err = c.sniff(); err != nil {
+			return nil, err
+		}
+	}
+	c.cfg.Format = format
+	switch format {
+	case FormatJSONL:
+		c.read = readJSONL
+	case FormatJSONArray:
+		c.read = newArrayReader().read
+	case FormatCSV, FormatTSV:
+		comma := byte(',')
+		if format == FormatTSV {
+			comma = '\t'
+		}
+		cr, err := newCSVReader(c, comma)
+		if err != nil {
+			c.publish()
+			return nil, err
+		}
+		c.read = cr.read
+	}
+	c.publish()
+	return c, nil
+}
+
+// sniff picks JSON Lines or JSON array from the first non-space byte.
+func (c *Chunker) sniff() (Format, error) {
+	in := c.in
+	for i := in.pos; ; i++ {
+		if i == in.end {
+			k := i - in.pos
+			if !in.fill() {
+				if in.err != nil {
+					return FormatAuto, c.readError()
+				}
+				return FormatJSONL, nil // empty: no records either way
+			}
+			i = in.pos + k
+		}
+		switch in.buf[i] {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '[':
+			return FormatJSONArray, nil
+		case '{':
+			return FormatJSONL, nil
+		}
+		return FormatAuto, fmt.Errorf("chunker: %s: %w: first byte %q is neither '[' nor '{'; set Config.Format",
+			c.cfg.Source, ErrFormat, in.buf[i])
+	}
+}
+
+// Open opens the file at path ("-" is standard input) and returns a Chunker
+// over it; Close closes the file. cfg.Source defaults to path ("stdin" for
+// "-").
+func Open(path string, cfg Config) (*Chunker, error) {
+	var f *os.File
+	if path == "-" {
+		f = os.Stdin
+		if cfg.Source == "" {
+			cfg.Source = "stdin"
+		}
+	} else {
+		var err error
+		if f, err = os.Open(path); err != nil {
+			return nil, fmt.Errorf("chunker: %w", err)
+		}
+		if cfg.Source == "" {
+			cfg.Source = path
+		}
+	}
+	c, err := New(f, cfg)
+	if err != nil {
+		if f != os.Stdin {
+			f.Close()
+		}
+		return nil, err
+	}
+	if f != os.Stdin {
+		c.closer = append(c.closer, f)
+	}
+	return c, nil
+}
+
+// Close releases what the Chunker opened: the gzip decompressor, and the
+// file opened by Open (never standard input, never the reader given to New).
+func (c *Chunker) Close() error {
+	var errs []error
+	for _, cl := range c.closer {
+		errs = append(errs, cl.Close())
+	}
+	c.closer = nil
+	return errors.Join(errs...)
+}
+
+// Format returns the format in use, after detection.
+func (c *Chunker) Format() Format { return c.cfg.Format }
+
+// Next returns the next batch, or io.EOF after the last one. Any other error
+// ends the stream: it is a *RecordError for a bad record (when
+// Config.MaxRejects is 0) or a broken JSON array, ErrTooManyRejects, or a
+// read error naming the source (a truncated gzip stream wraps
+// io.ErrUnexpectedEOF). Records read before the error in the same batch are
+// not returned, so the batches before it are those of the input without the
+// error. Every later call returns the same error.
+func (c *Chunker) Next() (Batch, error) {
+	if c.err != nil {
+		return Batch{}, c.err
+	}
+	c.body, c.n = nil, 0
+	err := c.read(c)
+	if err == nil || (err == io.EOF && c.n > 0) {
+		c.body = append(c.body, bodySuffix...)
+		b := Batch{
+			Seq: c.seq, Records: c.n, Body: c.body,
+			Offset: c.offset, End: c.end,
+			FirstLine: c.firstLine, LastLine: c.lastLine,
+		}
+		c.seq++
+		c.offset = c.end
+		c.bodyHint = len(c.body) + len(c.body)/8
+		c.total.records += int64(c.n)
+		c.stats.batches.Add(1)
+		c.body = nil
+		c.publish()
+		return b, nil
+	}
+	c.err = err
+	c.body = nil
+	c.publish()
+	return Batch{}, err
+}
+
+// Stats returns counts as of the last return from Next (or New).
+func (c *Chunker) Stats() Stats {
+	return Stats{
+		Batches:    c.stats.batches.Load(),
+		Records:    c.stats.records.Load(),
+		Rejects:    c.stats.rejects.Load(),
+		Lines:      c.stats.lines.Load(),
+		Bytes:      c.stats.bytes.Load(),
+		InputBytes: c.raw.Load(),
+	}
+}
+
+func (c *Chunker) publish() {
+	in := c.in
+	c.stats.records.Store(c.total.records)
+	c.stats.rejects.Store(int64(c.rejects))
+	lines := int64(in.line - 1)
+	if in.offset(in.pos) > in.lineStart {
+		lines++ // a line consumed in part, e.g. a last line without '\n'
+	}
+	c.stats.lines.Store(lines)
+	c.stats.bytes.Store(in.offset(in.pos))
+}
+
+// fits reports whether a record of n bytes fits in the batch being built,
+// which is then not full.
+func (c *Chunker) fits(n int) bool {
+	return c.n == 0 || (c.n < c.cfg.MaxRecords && len(c.body)+1+n+len(bodySuffix) <= c.cfg.MaxBatchBytes)
+}
+
+// full reports whether the batch being built can take no more records.
+func (c *Chunker) full() bool { return c.n >= c.cfg.MaxRecords }
+
+// add appends a valid record to the batch being built. firstLine is the
+// line it starts on, lastLine the one it ends on, end the input offset just
+// past it (and its line ending).
+func (c *Chunker) add(rec []byte, firstLine, lastLine int, end int64) {
+	if c.n == 0 {
+		if c.body == nil {
+			c.body = make([]byte, 0, max(min(c.bodyHint, c.cfg.MaxBatchBytes), 4096))
+		}
+		c.body = append(c.body, bodyPrefix...)
+		c.firstLine = firstLine
+	} else {
+		c.body = append(c.body, ',')
+	}
+	c.body = append(c.body, rec...)
+	c.n++
+	c.lastLine = lastLine
+	c.end = end
+}
+
+// reject handles a bad record: it returns the error that ends the stream, or
+// nil to skip the record and go on.
+func (c *Chunker) reject(rec []byte, truncated bool, e *RecordError) error {
+	if c.cfg.MaxRejects == 0 {
+		return e
+	}
+	c.rejects++
+	if c.cfg.MaxRejects > 0 && c.rejects > c.cfg.MaxRejects {
+		c.rejects--
+		return fmt.Errorf("%w (limit %d): %w", ErrTooManyRejects, c.cfg.MaxRejects, e)
+	}
+	if c.cfg.OnReject != nil {
+		c.cfg.OnReject(Reject{Err: e, Record: bytes.Clone(rec), Truncated: truncated})
+	}
+	return nil
+}
+
+// recordError builds the error for a bad record.
+func (c *Chunker) recordError(line, col int, err error) *RecordError {
+	return &RecordError{Source: c.cfg.Source, Line: line, Column: col, Err: err}
+}
+
+// readError wraps the input's read error, naming the source.
+func (c *Chunker) readError() error {
+	err := c.in.err
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF // an EOF inside a gzip member
+	}
+	return fmt.Errorf("chunker: %s: read: %w", c.cfg.Source, err)
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (cr *countingReader) Read(p []byte) (int, error) {
+	n, err := cr.r.Read(p)
+	cr.n.Add(int64(n))
+	return n, err
+}
