@@ -574,4 +574,3 @@ func utf8Size(s []byte) int {
 	}
 	return size
 }
-

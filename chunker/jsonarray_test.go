@@ -23,8 +23,8 @@ func TestJSONArray(t *testing.T) {
 		{name: "one", in: `[{"a":1}]`, batches: []string{`[{"a":1}]`}},
 		{name: "BOM", in: "\xef\xbb\xbf[{\"a\":1}]", batches: []string{`[{"a":1}]`}},
 		{
-			name: "pretty-printed, bytes kept",
-			in:   "[\n  {\n    \"a\": [1, {\"b\": null}]\n  },\r\n  {\"c\":\"d\\\"\"}\n]\n",
+			name:    "pretty-printed, bytes kept",
+			in:      "[\n  {\n    \"a\": [1, {\"b\": null}]\n  },\r\n  {\"c\":\"d\\\"\"}\n]\n",
 			batches: []string{"[{\n    \"a\": [1, {\"b\": null}]\n  },{\"c\":\"d\\\"\"}]"},
 		},
 		{name: "MaxRecords", in: `[{},{},{}]`, cfg: Config{MaxRecords: 2}, batches: []string{`[{},{}]`, `[{}]`}},
