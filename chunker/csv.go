@@ -160,8 +160,11 @@ func (r *csvReader) scanRow(data []byte, eof bool) (st rowStatus, n, next, bad i
 				return rowOK, j, j + 1, 0
 			case data[j] == '\r' && j+1 < len(data) && data[j+1] == '\n':
 				return rowOK, j, j + 2, 0
-			case data[j] == '\r' && j+1 == len(data) && !eof:
-				return rowNeedMore, 0, 0, 0
+			case data[j] == '\r' && j+1 == len(data):
+				if !eof {
+					return rowNeedMore, 0, 0, 0
+				}
+				return rowOK, j, j + 1, 0 // a final '\r' is dropped, as encoding/csv does
 			}
 			return r.badRow(ErrQuote, lineEnd(data, j), j)
 		}
@@ -173,8 +176,12 @@ func (r *csvReader) scanRow(data []byte, eof bool) (st rowStatus, n, next, bad i
 			if !eof {
 				return rowNeedMore, 0, 0, 0
 			}
-			r.cells = append(r.cells, csvCell{start: i, end: j})
-			return rowOK, j, j, 0
+			end := j
+			if end > i && data[end-1] == '\r' {
+				end-- // a final '\r' is dropped, as encoding/csv does
+			}
+			r.cells = append(r.cells, csvCell{start: i, end: end})
+			return rowOK, end, j, 0
 		}
 		switch data[j] {
 		case '"':
