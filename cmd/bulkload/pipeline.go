@@ -60,8 +60,12 @@ func (p *plan) execute(ctx context.Context) (err error) {
 	p.sum.ErrorsOnly = p.o.errorsOnly
 	defer func() { err = p.finish(err) }()
 
-	if err := p.checkInput(ctx); err != nil {
-		return err
+	// Once the upload is complete the input is no longer needed: a
+	// resume only marks the job ready and reads results.
+	if p.m == nil || !p.m.Upload.Complete {
+		if err := p.checkInput(ctx); err != nil {
+			return err
+		}
 	}
 	if p.o.dryRun {
 		return nil
@@ -240,6 +244,10 @@ func (p *plan) prepareJob(ctx context.Context) error {
 		return err
 	}
 	p.dir = filepath.Join(stateDir, strconv.FormatInt(p.jobID, 10))
+	if p.m != nil && p.m.Upload.Complete {
+		p.saveOpts()
+		return p.m.Save(p.dir)
+	}
 	in, err := manifest.InputOf(p.input, p.o.format)
 	if err != nil {
 		return err

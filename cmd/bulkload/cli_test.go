@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRunHappyPath(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, apitestConfig())
+	in := writePeople(t, 1200, nil)
+	dir := t.TempDir()
+	r := cli(t, context.Background(), srv, "run", "--type", "person/upsert", "--batch-size", "500", "--results-dir", dir, "--json", in)
+	if r.code != exitOK {
+		t.Fatalf("exit %d; want 0\n%s", r.code, r.stderr)
+	}
+	s := decodeSummary(t, r.stdout)
+	if s.State != "done" || s.Records != 1200 || s.Batches != 3 || s.Uploaded != 1200 || s.Succeeded != 1200 || s.Failed != 0 || s.Rejected != 0 {
+		t.Errorf("summary = %+v; want done, 1200 records in 3 batches, all succeeded", s)
+	}
+	if s.APICalls == 0 || s.ElapsedSeconds <= 0 {
+		t.Errorf("summary api_calls=%d elapsed=%v; want both > 0", s.APICalls, s.ElapsedSeconds)
+	}
+	storedOnce(t, srv, s.JobID, in)
+	if got := len(readLines(t, s.Files.Success)); got != 1200 {
+		t.Errorf("%s has %d rows; want 1200", s.Files.Success, got)
+	}
+	if filepath.Base(s.Files.Success) != jobFile(s.JobID, "success.jsonl") {
+		t.Errorf("success file %s; want <job id>-success.jsonl", s.Files.Success)
+	}
+	for _, f := range []string{s.Files.Success, s.Files.Errors} {
+		st, err := os.Stat(f)
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, mode %v; want 0600", f, err, st.Mode().Perm())
+		}
+	}
+}
+
+func TestRunPartialFailuresExit3(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, apitestConfig())
+	in := writePeople(t, 300, func(i int) bool { return i%10 == 3 })
+	// Two malformed lines: rejected and kept, with their line numbers.
+	f, _ := os.OpenFile(in, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("{\"email_address\": \"x@y.z\",\n[1,2]\n")
+	f.Close()
+	dir := t.TempDir()
+	r := cli(t, context.Background(), srv, "run", "--type", "person/upsert", "--max-rejects", "5", "--results-dir", dir, "--json", in)
+	if r.code != exitPartial {
+		t.Fatalf("exit %d; want 3\n%s", r.code, r.stderr)
+	}
+	s := decodeSummary(t, r.stdout)
+	if s.Succeeded != 270 || s.Failed != 30 || s.Rejected != 2 {
+		t.Errorf("summary = %+v; want 270 succeeded, 30 failed, 2 rejected", s)
+	}
+	errs := readLines(t, s.Files.Errors)
+	if len(errs) != 30 || !strings.Contains(errs[0], `"status":"error"`) || !strings.Contains(errs[0], "Missing required field") {
+		t.Errorf("errors file: %d rows, first %q; want 30 error rows with reasons", len(errs), errs[0])
+	}
+	rej := readLines(t, s.Files.Rejects)
+	if len(rej) != 2 || !strings.Contains(rej[0], `"line":301`) || !strings.Contains(rej[1], `"line":302`) || !strings.Contains(rej[1], "not a JSON object") {
+		t.Errorf("rejects file = %q; want lines 301 and 302 with reasons", rej)
+	}
+}
+
+func TestRunErrorsOnly(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, apitestConfig())
+	in := writePeople(t, 1000, func(i int) bool { return i%100 == 0 })
+	dir := t.TempDir()
+	r := cli(t, context.Background(), srv, "run", "--type", "person/upsert", "--errors-only", "--results-dir", dir, "--json", in)
+	if r.code != exitPartial {
+		t.Fatalf("exit %d; want 3\n%s", r.code, r.stderr)
+	}
+	s := decodeSummary(t, r.stdout)
+	if s.Failed != 10 || s.Succeeded != 990 || s.Files.Success != "" {
+		t.Errorf("summary = %+v; want 10 failed, 990 succeeded, no success file", s)
+	}
+	if got := len(readLines(t, s.Files.Errors)); got != 10 {
+		t.Errorf("errors file has %d rows; want 10", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, jobFile(s.JobID, "success.jsonl"))); err == nil {
+		t.Errorf("errors-only wrote a success file")
+	}
+	// Reading 10 failures costs about one page, not the 10 pages of a full read.
+	if s.APICalls > 25 {
+		t.Errorf("errors-only run made %d calls; want few (3 uploads/ready/create + ~1 page + job polls)", s.APICalls)
+	}
+}
+
+func TestRunCSVInAndOut(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, apitestConfig())
+	in := filepath.Join(t.TempDir(), "people.csv")
+	os.WriteFile(in, []byte("email_address,first_name,custom_fields.source,upsert_key\r\n"+
+		"a@x.io,Ann,fair,email_address\r\n"+
+		"b@x.io,\"Bo, Jr.\",,email_address\r\n"+
+		",Cy,web,email_address\r\n"), 0o600)
+	dir := t.TempDir()
+	r := cli(t, context.Background(), srv, "run", "--type", "person/upsert", "--results-format", "csv", "--results-dir", dir, "--json", in)
+	if r.code != exitPartial {
+		t.Fatalf("exit %d; want 3 (one record lacks its email)\n%s", r.code, r.stderr)
+	}
+	s := decodeSummary(t, r.stdout)
+	recs := srv.Records(testKey, s.JobID)
+	want := []string{
+		`{"email_address":"a@x.io","first_name":"Ann","custom_fields":{"source":"fair"},"upsert_key":"email_address"}`,
+		`{"email_address":"b@x.io","first_name":"Bo, Jr.","upsert_key":"email_address"}`,
+		`{"first_name":"Cy","custom_fields":{"source":"web"},"upsert_key":"email_address"}`,
+	}
+	if len(recs) != 3 {
+		t.Fatalf("stored %d records; want 3", len(recs))
+	}
+	for i := range want {
+		var got, w any
+		json.Unmarshal(recs[i], &got)
+		json.Unmarshal([]byte(want[i]), &w)
+		if g, _ := json.Marshal(got); string(g) != mustCanon(want[i]) {
+			t.Errorf("record %d = %s; want %s", i, recs[i], want[i])
+		}
+	}
+	if !strings.HasSuffix(s.Files.Success, ".csv") {
+		t.Errorf("success file %s; want .csv", s.Files.Success)
+	}
+	lines := readLines(t, s.Files.Success)
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "id,status,error,resource_id,record") {
+		t.Errorf("success csv = %q; want a header and 2 rows", lines)
+	}
+}
+
+func mustCanon(s string) string {
+	var v any
+	json.Unmarshal([]byte(s), &v)
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func TestDryRun(t *testing.T) {
+	t.Parallel()
+	in := writePeople(t, 12001, nil)
+	// No server, no key: a dry run makes no call.
+	var out, errb strings.Builder
+	code := Main(context.Background(), []string{"run", "--dry-run", "--json", in}, Env{Stdout: &out, Stderr: &errb})
+	if code != exitOK {
+		t.Fatalf("exit %d; want 0\n%s", code, errb.String())
+	}
+	s := decodeSummary(t, out.String())
+	st, _ := os.Stat(in)
+	if !s.DryRun || s.Records != 12001 || s.Batches != 3 || s.APICalls != 0 || s.Bytes < st.Size() {
+		t.Errorf("dry-run summary = %+v; want 12001 records, 3 batches, 0 calls, ≥ %d body bytes", s, st.Size())
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	t.Parallel()
+	in := writePeople(t, 1, nil)
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"no type", []string{"run", in}, nil, "--type is required"},
+		{"no file", []string{"run", "--type", "person/upsert"}, nil, "takes 1 argument"},
+		{"unknown flag", []string{"run", "--nope", in}, nil, "unknown flag"},
+		{"unknown command", []string{"frobnicate"}, nil, "unknown command"},
+		{"bad batch size", []string{"run", "--type", "t", "--batch-size", "5001", in}, nil, "--batch-size"},
+		{"bad results format", []string{"run", "--type", "t", "--results-format", "xml", in}, nil, "--results-format"},
+		{"missing key", []string{"run", "--type", "person/upsert", in}, map[string]string{}, "no API key"},
+		{"bad job id", []string{"status", "abc"}, nil, "not a job id"},
+		{"bad budget", []string{"run", "--type", "person/upsert", "--budget", "2", in}, nil, "Share"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := tt.env
+			if env == nil {
+				env = map[string]string{"SALESLOFT_API_KEY": "k", "SALESLOFT_BASE_URL": "http://127.0.0.1:1"}
+			}
+			var out, errb strings.Builder
+			code := Main(context.Background(), tt.args, Env{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }})
+			if code != exitUsage || !strings.Contains(errb.String(), tt.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, errb.String(), tt.want)
+			}
+		})
+	}
+}
+
+func TestFailuresExit1(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, apitestConfig())
+	good := writePeople(t, 5, nil)
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	os.WriteFile(bad, []byte("{\"a\":1}\n{\"b\":\n{\"c\":3}\n"), 0o600)
+	tests := []struct {
+		name string
+		key  string
+		args []string
+		want []string // substrings of stderr
+	}{
+		{"bad key", "wrong-key", []string{"run", "--type", "person/upsert", good}, []string{"401", "API key was refused"}},
+		{"missing file", testKey, []string{"run", "--type", "person/upsert", "/no/such/file.jsonl"}, []string{"/no/such/file.jsonl", "no such file"}},
+		{"directory", testKey, []string{"run", "--type", "person/upsert", t.TempDir()}, []string{"is a directory"}},
+		{"malformed record", testKey, []string{"run", "--type", "person/upsert", bad}, []string{"bad.jsonl:2:", "invalid JSON"}},
+		{"unknown job", testKey, []string{"status", "424242"}, []string{"404"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb strings.Builder
+			env := map[string]string{"SALESLOFT_API_KEY": tt.key, "SALESLOFT_BASE_URL": srv.URL, "XDG_STATE_HOME": t.TempDir()}
+			code := Main(context.Background(), tt.args, Env{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }})
+			if code != exitFailed {
+				t.Errorf("exit %d; want 1\n%s", code, errb.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(errb.String(), w) {
+					t.Errorf("stderr %q; want it to contain %q", errb.String(), w)
+				}
+			}
+			if strings.Contains(errb.String(), "wrong-key") {
+				t.Errorf("stderr shows the key: %q", errb.String())
+			}
+		})
+	}
+	// A malformed record stops the run before any job exists.
+	if jobs := srv.Jobs(testKey); len(jobs) != 0 {
+		t.Errorf("%d jobs created; want none (the check pass runs first)", len(jobs))
+	}
+}
+
+func TestStatusJobsResults(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, apitestConfig())
+	in := writePeople(t, 50, func(i int) bool { return i == 7 })
+	r := cli(t, context.Background(), srv, "run", "--type", "person/upsert", "--no-wait", "--name", "nightly", "--results-dir", t.TempDir(), "--json", in)
+	if r.code != exitOK {
+		t.Fatalf("run --no-wait: exit %d\n%s", r.code, r.stderr)
+	}
+	s := decodeSummary(t, r.stdout)
+	if !strings.Contains(r.stderr, "bulkload results") {
+		t.Errorf("--no-wait stderr %q; want how to fetch results", r.stderr)
+	}
+	id := jobIDString(s.JobID)
+	r = cli(t, context.Background(), srv, "status", id)
+	if r.code != 0 || !strings.Contains(r.stdout, "person/upsert") || !strings.Contains(r.stdout, "nightly") {
+		t.Errorf("status: exit %d, %q", r.code, r.stdout)
+	}
+	r = cli(t, context.Background(), srv, "jobs", "--state", "open,executing,done")
+	if r.code != 0 || !strings.Contains(r.stdout, "nightly") {
+		t.Errorf("jobs: exit %d, %q", r.code, r.stdout)
+	}
+	dir := t.TempDir()
+	r = cli(t, context.Background(), srv, "results", id, "--results-dir", dir, "--json")
+	if r.code != exitPartial {
+		t.Fatalf("results: exit %d; want 3 (one failure)\n%s", r.code, r.stderr)
+	}
+	rs := decodeSummary(t, r.stdout)
+	if rs.Succeeded != 49 || rs.Failed != 1 {
+		t.Errorf("results summary %+v; want 49 succeeded, 1 failed", rs)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var out, errb strings.Builder
+	code := Main(context.Background(), []string{"demo", "--records", "600", "--dir", dir, "--json"}, Env{Stdout: &out, Stderr: &errb})
+	if code != exitOK {
+		t.Fatalf("demo: exit %d\n%s", code, errb.String())
+	}
+	s := decodeSummary(t, out.String())
+	// 600 people: line 500 malformed, every 97th without an email.
+	if s.Records != 599 || s.Rejected != 1 || s.Failed != 6 || s.Succeeded != 593 || s.State != "done" {
+		t.Errorf("demo summary = %+v; want 599 records, 1 rejected, 6 failed, 593 succeeded", s)
+	}
+	for _, f := range []string{s.Files.Success, s.Files.Errors, s.Files.Rejects} {
+		if !strings.HasPrefix(f, dir) {
+			t.Errorf("file %q not in the demo dir %s", f, dir)
+		}
+	}
+}
