@@ -158,7 +158,10 @@ func TestSection11Errors(t *testing.T) {
 	}{
 		{"401 wrong key", func() error { _, _, err := bad.GetJob(ctx, open.ID); return err }, 401, ""},
 		{"404 get", func() error { _, _, err := c.GetJob(ctx, 999999); return err }, 404, ""},
-		{"404 update", func() error { _, _, err := c.UpdateJob(ctx, 999999, api.UpdateJobRequest{ReadyToExecute: &ready}); return err }, 404, ""},
+		{"404 update", func() error {
+			_, _, err := c.UpdateJob(ctx, 999999, api.UpdateJobRequest{ReadyToExecute: &ready})
+			return err
+		}, 404, ""},
 		{"404 job data", func() error { _, _, err := c.CreateJobData(ctx, 999999, body(`{}`)); return err }, 404, ""},
 		{"404 list job data", func() error { _, _, err := c.ListJobData(ctx, 999999, api.ListOptions{}); return err }, 404, ""},
 		{"404 results", func() error { _, _, err := c.ListResults(ctx, 999999, api.ListOptions{}); return err }, 404, ""},
@@ -169,13 +172,19 @@ func TestSection11Errors(t *testing.T) {
 		{"422 data over 5000", func() error { _, _, err := c.CreateJobData(ctx, open.ID, body(big...)); return err }, 422, "data"},
 		{"422 data item not object", func() error { _, _, err := c.CreateJobData(ctx, open.ID, body(`{"a":1}`, `[1]`)); return err }, 422, "data"},
 		{"422 job data on non-open job", func() error { _, _, err := c.CreateJobData(ctx, closed.ID, body(`{}`)); return err }, 422, "state"},
-		{"422 PUT on non-open job", func() error { _, _, err := c.UpdateJob(ctx, closed.ID, api.UpdateJobRequest{ReadyToExecute: &ready}); return err }, 422, "state"},
+		{"422 PUT on non-open job", func() error {
+			_, _, err := c.UpdateJob(ctx, closed.ID, api.UpdateJobRequest{ReadyToExecute: &ready})
+			return err
+		}, 422, "state"},
 		{"422 per_page 0 is default, 101 is not", func() error { _, _, err := c.ListJobData(ctx, open.ID, api.ListOptions{PerPage: 101}); return err }, 422, ""},
 		{"422 status filter", func() error {
 			_, _, err := c.ListJobData(ctx, open.ID, api.ListOptions{Statuses: []api.Status{"cancelled"}})
 			return err
 		}, 422, ""},
-		{"422 state filter", func() error { _, _, err := c.ListJobs(ctx, api.ListJobsOptions{States: []api.State{"queued"}}); return err }, 422, ""},
+		{"422 state filter", func() error {
+			_, _, err := c.ListJobs(ctx, api.ListJobsOptions{States: []api.State{"queued"}})
+			return err
+		}, 422, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { wantStatus(t, tt.call(), tt.status, tt.field) })
