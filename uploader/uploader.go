@@ -21,9 +21,8 @@ const (
 )
 
 // Source yields the batches to upload, in Seq order, and io.EOF after the
-// last one; a *chunker.Chunker is one with its batches converted by
-// uploader.Batch(b). A resumed upload must be given
-// a Source that yields the same batches from the start: batches already
+// last one; a *chunker.Chunker is one. A resumed upload must be given a
+// Source that yields the same batches from the start: batches already
 // stored are recognised by Seq and hash and skipped.
 type Source interface {
 	Next() (Batch, error)

@@ -432,7 +432,7 @@ func (p *plan) upload(ctx context.Context) error {
 		return usageError{err}
 	}
 	prog := startProgress(p.a.env.Stderr, p.a.progressOn(), p.uploadLine)
-	_, err = p.up.Upload(ctx, p.jobID, source{c})
+	_, err = p.up.Upload(ctx, p.jobID, c)
 	prog.stop()
 	if rej != nil {
 		if cerr := rej.close(); cerr != nil && err == nil {
@@ -460,14 +460,6 @@ func (p *plan) upload(ctx context.Context) error {
 		return fmt.Errorf("uploading %s into job %d: %w", p.input, p.jobID, err)
 	}
 	return nil
-}
-
-// source adapts a chunker to the uploader's Source.
-type source struct{ c *chunker.Chunker }
-
-func (s source) Next() (uploader.Batch, error) {
-	b, err := s.c.Next()
-	return uploader.Batch(b), err
 }
 
 func (p *plan) uploadLine() string {
