@@ -68,7 +68,8 @@
 //     uploads to other jobs interleave. Clients must page with id[gt] and
 //     never assume density.
 //   - Jobs of another team are 404, as are path ids that are not positive
-//     decimal integers. Paths are exact: no trailing slash, no ".json".
+//     decimal integers without sign or leading zeros. Paths are exact: no
+//     trailing slash, no ".json".
 //   - Authentication comes first: any request without an accepted key is
 //     401, even for an unknown path. Then the budget, then routing.
 //   - An empty body is an empty object. Unknown body members and query

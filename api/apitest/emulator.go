@@ -99,7 +99,6 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt := parseRoute(r.Method, r.URL.Path)
-	x.ep = rt.ep
 	e.stats.endpoint(rt.ep)
 	if x.team = e.teamFor(bearer(r.Header.Get("Authorization"))); x.team == nil {
 		e.stats.unauthorized.Add(1)

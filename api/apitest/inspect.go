@@ -18,7 +18,7 @@ const (
 	EndpointListJobData   Endpoint = "GET /v2/bulk_jobs/{id}/job_data"
 	EndpointListResults   Endpoint = "GET /v2/bulk_jobs/{id}/results"
 	// EndpointUnknown counts requests for a path or method the API does
-	// not have (answered 404 or 405 once authenticated).
+	// not have (answered 404 or 405, or 401 without a key).
 	EndpointUnknown Endpoint = "unknown"
 )
 

@@ -17,7 +17,6 @@ type exchange struct {
 	w     http.ResponseWriter
 	r     *http.Request
 	start time.Time
-	ep    Endpoint
 	team  *team // nil until authenticated
 
 	cost      int // x-ratelimit-endpoint-cost
