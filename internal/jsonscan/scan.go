@@ -22,10 +22,7 @@
 // input and scan again.
 package jsonscan
 
-import (
-	"encoding/binary"
-	"math/bits"
-)
+import "math/bits"
 
 // MaxDepth is the deepest nesting of objects and arrays accepted, the same
 // limit as encoding/json: a value nested MaxDepth+1 levels deep is an error of
@@ -85,8 +82,12 @@ const (
 // zero if there is no such byte. Bytes above the first hit may be flagged
 // falsely (borrows propagate upwards only), so only the lowest set bit is
 // meaningful.
+//
+// A non-ASCII byte needs no term of its own: v^'"' keeps its high bit, so
+// (v^'"')-1 flags it unless v is 0xA2, and v-0x20 flags every byte from 0xA0
+// up. TestSpecial checks this for every pair of bytes.
 func special(v uint64) uint64 {
-	return (((v ^ quotes) - ones) | ((v ^ slashs) - ones) | (v - spaces) | v) & highs
+	return (((v ^ quotes) - ones) | ((v ^ slashs) - ones) | (v - spaces)) & highs
 }
 
 // skipPlain returns the index of the first byte at or after i that is '"',
@@ -96,7 +97,7 @@ func special(v uint64) uint64 {
 // inlined into scan's loop.
 func skipPlain(b []byte, i int) int {
 	for i+8 <= len(b) {
-		if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+		if m := special(load64(b, i)); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 		i += 8
@@ -135,7 +136,9 @@ func finishString(b []byte, i int) (int, *Error) {
 // value ended), key and pop are the states of the grammar, and the innermost
 // container kind lives in a register. Strings take the inlined skipPlain fast
 // path and call finishString only for escapes, non-ASCII text and short
-// tails.
+// tails. keyStr and valStr add a shortcut for the commonest shape of a
+// record, "key":"value","key":..., checking the three bytes `":"` or `","`
+// at once.
 func scan(b []byte) (int, *Error) {
 	var (
 		n     = len(b)
@@ -159,13 +162,8 @@ value:
 	}
 	switch c := b[i]; {
 	case c == '"':
-		i = skipPlain(b, i+1)
-		if i < n && b[i] == '"' {
-			i++
-		} else if i, e = finishString(b, i); e != nil {
-			return i, e
-		}
-		goto after
+		i++
+		goto valStr
 	case c == '{':
 		if depth == MaxDepth {
 			return i, &Error{Offset: i, Kind: TooDeep, Msg: "exceeded max depth"}
@@ -275,7 +273,13 @@ key:
 	if b[i] != '"' {
 		return i, syntaxError(b, i, "looking for beginning of object key string")
 	}
-	i = skipPlain(b, i+1)
+	i++
+keyStr:
+	i = skipPlain(b, i)
+	if i+4 <= n && load32(b, i)&0xffffff == quoteColonQuote {
+		i += 3
+		goto valStr
+	}
 	if i < n && b[i] == '"' {
 		i++
 	} else if i, e = finishString(b, i); e != nil {
@@ -292,7 +296,27 @@ key:
 	}
 	i++
 	goto value
+
+valStr:
+	i = skipPlain(b, i)
+	if inObj && i+4 <= n && load32(b, i)&0xffffff == quoteCommaQuote {
+		i += 3
+		goto keyStr
+	}
+	if i < n && b[i] == '"' {
+		i++
+	} else if i, e = finishString(b, i); e != nil {
+		return i, e
+	}
+	goto after
 }
+
+// The three bytes between a key and a string value, and between a string
+// value and the next key, as the low bytes of a little-endian uint32.
+const (
+	quoteColonQuote = '"' | ':'<<8 | '"'<<16
+	quoteCommaQuote = '"' | ','<<8 | '"'<<16
+)
 
 // isSpace reports whether c is JSON whitespace.
 func isSpace(c byte) bool {

@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -168,4 +169,34 @@ func FuzzValid(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSpecial checks special against a byte-by-byte definition for every
+// pair of bytes at every pair of positions (which covers each borrow one
+// byte can pass to another) over plain filler.
+func TestSpecial(t *testing.T) {
+	isSpecial := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80 }
+	var w [8]byte
+	for a := range 256 {
+		for b := range 256 {
+			for p := range 8 {
+				for q := p + 1; q < 8; q++ {
+					for k := range w {
+						w[k] = 'a'
+					}
+					w[p], w[q] = byte(a), byte(b)
+					want := 8
+					for k, c := range w {
+						if isSpecial(c) {
+							want = k
+							break
+						}
+					}
+					if got := bits.TrailingZeros64(special(load64(w[:], 0))) >> 3; got != want {
+						t.Fatalf("special(%q) finds byte %d; want %d", w, got, want)
+					}
+				}
+			}
+		}
+	}
 }
