@@ -282,3 +282,42 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadSeveralFiles: upload adds files to one open job; the same
+// upload run twice stores nothing twice.
+func TestUploadSeveralFiles(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, apitestConfig())
+	state := filepath.Join(t.TempDir(), "state")
+	env := map[string]string{"SALESLOFT_API_KEY": testKey, "SALESLOFT_BASE_URL": srv.URL, "XDG_STATE_HOME": state}
+	run := func(args ...string) int {
+		var out, errb strings.Builder
+		code := Main(context.Background(), args, Env{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }})
+		if code != exitOK {
+			t.Logf("%v: exit %d\n%s", args, code, errb.String())
+		}
+		return code
+	}
+	id := createOpenJob(t, srv) // an empty open job to upload into
+	a, b := writePeople(t, 120, nil), writePeople(t, 80, func(int) bool { return false })
+	os.WriteFile(b, []byte(strings.ReplaceAll(string(must(os.ReadFile(b))), "@example.com", "@other.io")), 0o600)
+	for _, f := range []string{a, b, a} {
+		if code := run("upload", "--job", jobIDString(id), "--batch-size", "50", "--results-dir", t.TempDir(), f); code != exitOK {
+			t.Fatalf("upload %s: exit %d", f, code)
+		}
+	}
+	recs := srv.Records(testKey, id)
+	if len(recs) != 200 {
+		t.Fatalf("job holds %d records; want 120 + 80, the repeated upload storing nothing", len(recs))
+	}
+	if j, _ := srv.Job(testKey, id); j.State != "open" {
+		t.Errorf("job is %s after upload; want still open", j.State)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulkload/bulkload/api"
 	"github.com/bulkload/bulkload/api/apitest"
 	"go.uber.org/goleak"
 )
@@ -152,3 +153,17 @@ func apitestConfig() apitest.Config { return apitest.Config{} }
 func jobFile(id int64, suffix string) string { return fmt.Sprintf("%d-%s", id, suffix) }
 
 func jobIDString(id int64) string { return fmt.Sprint(id) }
+
+// createOpenJob creates an empty open person/upsert job through the API.
+func createOpenJob(t *testing.T, srv *apitest.Server) int64 {
+	t.Helper()
+	c, err := api.NewClient(api.Config{APIKey: testKey, BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, _, err := c.CreateJob(context.Background(), api.CreateJobRequest{Type: "person/upsert"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j.ID
+}

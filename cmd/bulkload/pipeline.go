@@ -128,7 +128,7 @@ func (p *plan) chunking() manifest.Chunking {
 func (p *plan) checkInput(ctx context.Context) error {
 	if p.input == "-" {
 		if p.o.dryRun {
-			return p.scan(ctx, os.Stdin, true)
+			return p.scan(ctx, p.a.env.Stdin, true)
 		}
 		return nil
 	}
@@ -239,11 +239,13 @@ func (p *plan) prepareJob(ctx context.Context) error {
 	if p.input == "-" {
 		return nil // nothing to resume from
 	}
-	stateDir, err := p.a.stateDir()
-	if err != nil {
-		return err
+	if p.dir == "" {
+		stateDir, err := p.a.stateDir()
+		if err != nil {
+			return err
+		}
+		p.dir = filepath.Join(stateDir, strconv.FormatInt(p.jobID, 10))
 	}
-	p.dir = filepath.Join(stateDir, strconv.FormatInt(p.jobID, 10))
 	if p.m != nil && p.m.Upload.Complete {
 		p.saveOpts()
 		return p.m.Save(p.dir)
@@ -251,6 +253,11 @@ func (p *plan) prepareJob(ctx context.Context) error {
 	in, err := manifest.InputOf(p.input, p.o.format)
 	if err != nil {
 		return err
+	}
+	if p.command == "upload" && p.m == nil {
+		// A job may take several files: each upload keeps its own state,
+		// and running the same upload again continues (or skips) it.
+		p.dir = filepath.Join(filepath.Dir(p.dir), fmt.Sprintf("%d-upload-%.12s", p.jobID, in.Fingerprint))
 	}
 	if p.m == nil {
 		if m, err := manifest.Load(p.dir); err == nil {
@@ -631,6 +638,9 @@ func (p *plan) finish(err error) error {
 	if interrupted && p.jobID != 0 && p.dir != "" {
 		p.sum.Interrupted = true
 		p.sum.Resume = fmt.Sprintf("bulkload resume %d", p.jobID)
+		if p.command == "upload" {
+			p.sum.Resume = fmt.Sprintf("bulkload upload --job %d %s", p.jobID, p.input)
+		}
 	}
 	if err != nil {
 		p.sum.Error = oneLine(err)

@@ -54,6 +54,9 @@ func (o *runOpts) bind(fs *pflag.FlagSet, cmd string) {
 }
 
 func (o *runOpts) validate() error {
+	if o.resultsFormat == "" {
+		o.resultsFormat = "jsonl" // upload has no results
+	}
 	switch {
 	case o.batchSize < 1 || o.batchSize > chunker.MaxRecordsLimit:
 		return usagef("--batch-size %d: want 1..%d", o.batchSize, chunker.MaxRecordsLimit)
@@ -221,9 +224,6 @@ unchanged; resume refuses a file that differs from the one the run began with.`,
 				return err
 			}
 			command := "resume"
-			if x["command"] == "upload" {
-				command = "upload" // an upload resumes as an upload: it never marks the job ready
-			}
 			p := &plan{a: a, o: saved, command: command, input: m.Input.Path, jobID: id, m: m, dir: dir}
 			if in := x["input"]; in != "" {
 				p.input = in
