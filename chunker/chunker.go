@@ -167,8 +167,8 @@ func (c *Chunker) sniff() (Format, error) {
 		case '{':
 			return FormatJSONL, nil
 		}
-		return FormatAuto, fmt.Errorf("chunker: %s: %w: first byte %q is neither '[' nor '{'; set Config.Format",
-			c.cfg.Source, ErrFormat, in.buf[i])
+		return FormatAuto, c.recordError(in.lineAt(i), in.column(i),
+			withDetail(ErrFormat, "first byte "+quoteByte(in.buf[i])+" is neither '[' nor '{'"))
 	}
 }
 

@@ -26,12 +26,13 @@ var (
 	// column both as a value and as an object (a and a.b).
 	ErrHeader = errors.New("invalid CSV header")
 	// ErrFormat: the format cannot be told from the source's name or its
-	// first byte.
+	// first byte; a *RecordError wrapping it says where that byte is. Set
+	// Config.Format to read the input anyway.
 	ErrFormat = errors.New("cannot detect input format")
 )
 
-// RecordError reports a bad record (or, for ErrHeader and a broken JSON
-// array, a bad stream) and where it is.
+// RecordError reports a bad record (or, for ErrHeader, ErrFormat and a
+// broken JSON array, a bad stream) and where it is.
 type RecordError struct {
 	Source string // Config.Source
 	Line   int    // 1-based line of the problem (for ErrRecordTooLarge, where the record starts)
