@@ -27,6 +27,7 @@ type csvReader struct {
 	cells  []csvCell // the current row's cells, reused
 	row    int       // rows read so far, the header being row 1, blank rows included
 	stop   [256]bool // bytes that end an unquoted run: comma, '\n', '"'
+	commas uint64    // comma repeated in each byte, for fieldEnd
 	bad    error     // after rowBad: ErrQuote or ErrBareQuote
 	badEnd int       // after rowBad: where the bad row ends (with its line ending)
 }
@@ -60,6 +61,7 @@ const (
 func newCSVReader(c *Chunker, comma byte) (*csvReader, error) {
 	r := &csvReader{comma: comma}
 	r.stop[comma], r.stop['\n'], r.stop['"'] = true, true, true
+	r.commas = uint64(comma) * ones
 	for {
 		st, n, next, bad, err := r.nextRow(c)
 		if err == io.EOF {
@@ -168,10 +170,7 @@ func (r *csvReader) scanRow(data []byte, eof bool) (st rowStatus, n, next, bad i
 			}
 			return r.badRow(ErrQuote, lineEnd(data, j), j)
 		}
-		j := i
-		for j < len(data) && !r.stop[data[j]] {
-			j++
-		}
+		j := r.fieldEnd(data, i)
 		if j == len(data) {
 			if !eof {
 				return rowNeedMore, 0, 0, 0
@@ -486,11 +485,10 @@ func appendString(dst, s []byte, raw bool) ([]byte, int) {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		c := s[i]
-		if !escapeTable[c] {
-			i++
-			continue
+		if i = plainEnd(s, i); i == len(s) {
+			break
 		}
+		c := s[i]
 		dst = append(dst, s[start:i]...)
 		switch {
 		case c >= 0x80:
