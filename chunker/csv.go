@@ -45,7 +45,7 @@ type csvCell struct {
 type csvField struct {
 	name     string
 	col      int
-	prefix   []byte // `,"name":` (`,"name":{` for an object); the comma is dropped for a first member
+	prefix   []byte // `,"name":"` for a column, `,"name":{` for an object; the comma is dropped for a first member
 	children []csvField
 }
 
@@ -406,11 +406,10 @@ func (r *csvReader) parseHeader(c *Chunker, row []byte) error {
 			i := findField(*fields, string(seg))
 			switch {
 			case i < 0:
-				f := csvField{name: string(seg), col: -1, prefix: append(append([]byte{','}, key...), ':')}
+				f := csvField{name: string(seg), col: -1, prefix: append(append([]byte{','}, key...), ':', '{')}
 				if leaf {
 					f.col = col
-				} else {
-					f.prefix = append(f.prefix, '{')
+					f.prefix[len(f.prefix)-1] = '"'
 				}
 				*fields = append(*fields, f)
 				i = len(*fields) - 1
@@ -459,8 +458,13 @@ func (r *csvReader) encode(dst, row []byte, fields []csvField) ([]byte, int) {
 				continue
 			}
 			dst = append(dst, prefix...)
+			v := row[cell.start:cell.end]
+			if !cell.quoted && plainEnd(v, 0) == len(v) {
+				dst = append(append(dst, v...), '"')
+				continue
+			}
 			var bad int
-			if dst, bad = appendString(dst, row[cell.start:cell.end], cell.quoted); bad >= 0 {
+			if dst, bad = appendString(dst[:len(dst)-1], v, cell.quoted); bad >= 0 {
 				return dst, cell.start + bad
 			}
 			continue
