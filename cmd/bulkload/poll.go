@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+
+	"github.com/bulkload/bulkload/api"
+	"github.com/bulkload/bulkload/poller"
+)
+
+// results streams the job's results into the results files until the job
+// is done, saving the cursor with the files' offsets as it goes.
+func (p *plan) results(ctx context.Context) error {
+	ext := "jsonl"
+	ff := poller.JSONLines
+	if p.o.resultsFormat == "csv" {
+		ext, ff = "csv", poller.CSV
+	}
+	fc := poller.FilesConfig{Format: ff, Errors: filepath.Join(p.o.resultsDir, fmt.Sprintf("%d-errors.%s", p.jobID, ext))}
+	if !p.o.errorsOnly {
+		fc.Success = filepath.Join(p.o.resultsDir, fmt.Sprintf("%d-success.%s", p.jobID, ext))
+	}
+	var start int64
+	if p.m != nil && p.m.Poll.Cursor > 0 && p.extra("success_offset") != "" {
+		so, _ := strconv.ParseInt(p.extra("success_offset"), 10, 64)
+		eo, _ := strconv.ParseInt(p.extra("errors_offset"), 10, 64)
+		fc.Resume = &poller.Offsets{Success: so, Errors: eo}
+		start = p.m.Poll.Cursor
+	}
+	files, err := poller.CreateFiles(fc)
+	if err != nil {
+		return err
+	}
+	p.sum.Files.Success, p.sum.Files.Errors = fc.Success, fc.Errors
+	var saveErr error
+	p.poll, err = poller.New(p.client, poller.Config{
+		ErrorsOnly: p.o.errorsOnly,
+		StartAfter: start,
+		Logger:     p.a.logger(),
+		Progress: func(s poller.Stats) {
+			if p.m == nil || p.dir == "" || saveErr != nil || s.Cursor == p.m.Poll.Cursor {
+				return
+			}
+			if saveErr = files.Sync(); saveErr != nil {
+				return
+			}
+			off := files.Offsets()
+			p.m.Poll.Cursor = s.Cursor
+			p.m.Extra["success_offset"] = strconv.FormatInt(off.Success, 10)
+			p.m.Extra["errors_offset"] = strconv.FormatInt(off.Errors, 10)
+			if err := p.m.Save(p.dir); err != nil {
+				saveErr = fmt.Errorf("saving the manifest: %w", err)
+			}
+		},
+	})
+	if err != nil {
+		files.Close()
+		return usageError{err}
+	}
+	prog := startProgress(p.a.env.Stderr, p.a.progressOn(), p.pollLine)
+	st, err := p.poll.Run(ctx, p.jobID, func(r api.Result) error {
+		if saveErr != nil {
+			return saveErr
+		}
+		return files.Write(r)
+	})
+	prog.stop()
+	if cerr := files.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err == nil && saveErr != nil {
+		err = saveErr
+	}
+	p.sum.State = string(st.State)
+	if p.o.errorsOnly {
+		p.sum.Failed = st.DeliveredErrors
+		p.sum.Succeeded = st.Processed - st.Errors
+	} else {
+		p.sum.Succeeded = st.Delivered - st.DeliveredErrors
+		p.sum.Failed = st.DeliveredErrors
+	}
+	if err != nil {
+		return fmt.Errorf("reading the results of job %d: %w", p.jobID, err)
+	}
+	if p.m != nil && p.dir != "" {
+		p.m.Poll.Done = true
+		p.m.Poll.Cursor = st.Cursor
+		if err := p.m.Save(p.dir); err != nil {
+			return fmt.Errorf("saving the manifest: %w", err)
+		}
+	}
+	return nil
+}
+
+func (p *plan) pollLine() string {
+	s := p.poll.Stats()
+	line := fmt.Sprintf("executing: %d/%d processed · %d errors", s.Processed, s.Total, s.Errors)
+	if s.Rate > 0 {
+		line += fmt.Sprintf(" · %.0f/s", s.Rate)
+	}
+	line += fmt.Sprintf(" · %d results saved · %s", s.Delivered, s.State)
+	if b := p.bud.Stats(); b.Remaining >= 0 {
+		line += fmt.Sprintf(" · budget %d left", b.Remaining)
+	}
+	return line
+}
