@@ -22,6 +22,22 @@ func readJSONL(c *Chunker) error {
 	maxRec := c.cfg.MaxRecordBytes
 	for !c.full() {
 		data := in.buf[in.pos:in.end]
+		// The common case, a compact record that fills its line, needs no
+		// search for the newline: the validator finds the record's end.
+		// Anything else takes the general path below.
+		if len(data) > 0 && data[0] == '{' {
+			end, err := jsonscan.ValueLine(data[:min(len(data), maxRec)])
+			if next := lineEndAt(data, end); err == nil && next > 0 {
+				if !c.fits(end) {
+					return nil
+				}
+				in.pos += next
+				c.add(data[:end], in.line, in.line, in.offset(in.pos))
+				in.line++
+				in.lineStart = in.offset(in.pos)
+				continue
+			}
+		}
 		line, next := data, len(data)
 		if nl := bytes.IndexByte(data, '\n'); nl >= 0 {
 			line, next = data[:nl], nl+1
@@ -72,6 +88,18 @@ func readJSONL(c *Chunker) error {
 		in.lineStart = in.offset(in.pos)
 	}
 	return nil
+}
+
+// lineEndAt returns the index just past the line ending ("\n" or "\r\n") at
+// data[i], or 0 if there is none there.
+func lineEndAt(data []byte, i int) int {
+	switch {
+	case i < len(data) && data[i] == '\n':
+		return i + 1
+	case i+1 < len(data) && data[i] == '\r' && data[i+1] == '\n':
+		return i + 2
+	}
+	return 0
 }
 
 // jsonError explains why rec, found at byte index col0 of line line, is not a

@@ -61,7 +61,18 @@ func Check(b []byte) error {
 // can tell; a streaming caller that may have more input must not trust such an
 // end.
 func Value(b []byte) (int, error) {
-	end, e := scan(b)
+	end, e := scan(b, '\n')
+	if e != nil {
+		return end, e
+	}
+	return end, nil
+}
+
+// ValueLine is Value for JSON Lines: a newline is not whitespace, so the
+// value must lie on one line. On a newline it returns an *Error of kind
+// Syntax at the newline.
+func ValueLine(b []byte) (int, error) {
+	end, e := scan(b, ' ') // ' ' in place of '\n': no byte is newline-whitespace
 	if e != nil {
 		return end, e
 	}
@@ -131,7 +142,8 @@ func finishString(b []byte, i int) (int, *Error) {
 	return len(b), truncated(len(b))
 }
 
-// scan is Value without the interface conversion. It is one loop with gotos so
+// scan is Value without the interface conversion; nl is the byte that counts
+// as a newline in whitespace ('\n', or ' ' for ValueLine). It is one loop with gotos so
 // that a record's tokens cost no calls in the common case: value, after (a
 // value ended), key and pop are the states of the grammar, and the innermost
 // container kind lives in a register. Strings take the inlined skipPlain fast
@@ -139,7 +151,7 @@ func finishString(b []byte, i int) (int, *Error) {
 // tails. keyStr and valStr add a shortcut for the commonest shape of a
 // record, "key":"value","key":..., checking the three bytes `":"` or `","`
 // at once.
-func scan(b []byte) (int, *Error) {
+func scan(b []byte, nl byte) (int, *Error) {
 	var (
 		n     = len(b)
 		i     = 0
@@ -152,7 +164,7 @@ func scan(b []byte) (int, *Error) {
 
 value:
 	for i < n && b[i] <= ' ' {
-		if !isSpace(b[i]) {
+		if !isSpaceNL(b[i], nl) {
 			return i, syntaxError(b, i, "looking for beginning of value")
 		}
 		i++
@@ -176,7 +188,7 @@ value:
 		depth++
 		inObj = true
 		i++
-		for i < n && isSpace(b[i]) {
+		for i < n && isSpaceNL(b[i], nl) {
 			i++
 		}
 		if i < n && b[i] == '}' {
@@ -196,7 +208,7 @@ value:
 		depth++
 		inObj = false
 		i++
-		for i < n && isSpace(b[i]) {
+		for i < n && isSpaceNL(b[i], nl) {
 			i++
 		}
 		if i < n && b[i] == ']' {
@@ -236,7 +248,7 @@ after:
 	if depth == 0 {
 		return i, nil
 	}
-	for i < n && isSpace(b[i]) {
+	for i < n && isSpaceNL(b[i], nl) {
 		i++
 	}
 	if i >= n {
@@ -264,7 +276,7 @@ after:
 	return i, syntaxError(b, i, "after array element")
 
 key:
-	for i < n && isSpace(b[i]) {
+	for i < n && isSpaceNL(b[i], nl) {
 		i++
 	}
 	if i >= n {
@@ -285,7 +297,7 @@ keyStr:
 	} else if i, e = finishString(b, i); e != nil {
 		return i, e
 	}
-	for i < n && isSpace(b[i]) {
+	for i < n && isSpaceNL(b[i], nl) {
 		i++
 	}
 	if i >= n {
@@ -317,6 +329,11 @@ const (
 	quoteColonQuote = '"' | ':'<<8 | '"'<<16
 	quoteCommaQuote = '"' | ','<<8 | '"'<<16
 )
+
+// isSpaceNL is isSpace with the newline byte given: '\n', or ' ' for none.
+func isSpaceNL(c, nl byte) bool {
+	return c <= ' ' && (c == ' ' || c == nl || c == '\t' || c == '\r')
+}
 
 // isSpace reports whether c is JSON whitespace.
 func isSpace(c byte) bool {

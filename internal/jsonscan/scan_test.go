@@ -1,6 +1,7 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math/bits"
@@ -164,9 +165,19 @@ func FuzzValid(f *testing.F) {
 		}
 		if err := Check(b); err != nil {
 			e := err.(*Error)
-			if e.Offset < 0 || e.Offset > len(b) || (e.Kind == Truncated) != (e.Offset == len(b) && e.Kind == Truncated) {
+			if e.Offset < 0 || e.Offset > len(b) || (e.Kind == Truncated && e.Offset != len(b)) {
 				t.Fatalf("Check(%q) = %v at offset %d; out of range", b, e, e.Offset)
 			}
+		}
+		// ValueLine is Value where there is no newline, and never
+		// accepts a value that holds one.
+		end, err := Value(b)
+		lend, lerr := ValueLine(b)
+		if bytes.IndexByte(b, '\n') < 0 && (end != lend || (err == nil) != (lerr == nil)) {
+			t.Fatalf("ValueLine(%q) = %d, %v; Value = %d, %v", b, lend, lerr, end, err)
+		}
+		if lerr == nil && (err != nil || end != lend || bytes.IndexByte(b[:lend], '\n') >= 0) {
+			t.Fatalf("ValueLine(%q) = %d, nil; Value = %d, %v", b, lend, end, err)
 		}
 	})
 }
@@ -197,6 +208,31 @@ func TestSpecial(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+func TestValueLine(t *testing.T) {
+	tests := []struct {
+		in   string
+		end  int
+		kind Kind
+	}{
+		{"{\"a\":1}\n{}", 7, 0},
+		{"{\"a\" :\t[1, 2] }\r\n", 15, 0},
+		{"{\"a\":\n1}", 5, Syntax},
+		{"[1,\n2]", 3, Syntax},
+		{"\n{}", 0, Syntax},
+		{"{\"a\":\"x\ny\"}", 7, Syntax},
+	}
+	for _, tt := range tests {
+		end, err := ValueLine([]byte(tt.in))
+		var kind Kind
+		if e := (*Error)(nil); errors.As(err, &e) {
+			kind = e.Kind
+		}
+		if end != tt.end || kind != tt.kind {
+			t.Errorf("ValueLine(%q) = %d, %v; want %d, %v", tt.in, end, err, tt.end, tt.kind)
 		}
 	}
 }
