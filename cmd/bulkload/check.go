@@ -29,7 +29,14 @@ func (p *plan) checkInput(ctx context.Context) error {
 	if st.IsDir() {
 		return fmt.Errorf("input %s is a directory, not a file", p.input)
 	}
-	return p.scan(ctx, nil, true)
+	if err := p.scan(ctx, nil, true); err != nil {
+		return err
+	}
+	if p.check.Records == 0 && p.check.Rejects == 0 {
+		// Most likely the wrong file: say so rather than create an empty job.
+		return fmt.Errorf("%s holds no records: nothing to load", p.input)
+	}
+	return nil
 }
 
 // scan chunks the whole input, counting, and writes the rejects file.
