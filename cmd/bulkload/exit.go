@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/bulkload/bulkload/api"
+	"github.com/bulkload/bulkload/chunker"
 )
 
 // Exit codes, stable for scripts.
@@ -72,8 +73,19 @@ func explain(err error) error {
 	switch {
 	case api.IsUnauthorized(err):
 		return fmt.Errorf("%w (the API key was refused: check SALESLOFT_API_KEY or --api-key)", err)
+	case errors.Is(err, chunker.ErrFormat):
+		return fmt.Errorf("%w (name the format with --format jsonl, json, csv or tsv)", err)
+	case errors.Is(err, io.ErrUnexpectedEOF) && !isAPIError(err):
+		// Reading the input, the only unexpected EOF is a gzip stream
+		// that stops.
+		return fmt.Errorf("%w (the compressed input is cut short)", err)
 	}
 	return err
+}
+
+func isAPIError(err error) bool {
+	var ae *api.Error
+	return errors.As(err, &ae)
 }
 
 func oneLine(err error) string {
