@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"unicode/utf8"
 
 	"github.com/bulkload/bulkload/chunker"
@@ -37,6 +38,10 @@ func (r *rejectFile) add(rej chunker.Reject) {
 		return
 	}
 	if r.f == nil {
+		// A dry run creates no results directory until it has a reject.
+		if r.err = os.MkdirAll(filepath.Dir(r.path), 0o700); r.err != nil {
+			return
+		}
 		r.f, r.err = os.OpenFile(r.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		if r.err != nil {
 			return
