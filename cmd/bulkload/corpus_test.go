@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bulkload/bulkload/api/apitest"
 )
 
 // person is a record the emulator executes successfully.
@@ -95,12 +98,13 @@ type corpusCase struct {
 	code int
 	msg  string
 	// The run with --max-rejects -1: its exit code and stderr line (when
-	// it fails), the records the job must hold, each exactly once, in
-	// input order, and the rows of the rejects file, in input order.
+	// it fails), the records the job must hold, each exactly once, and
+	// the rows of the rejects file, in input order.
 	allCode int
 	allMsg  string
 	stored  []string
 	rejects []wantReject
+	batches int // if not 0, the batches the summary must count
 }
 
 func corpus() []corpusCase {
@@ -123,14 +127,14 @@ func corpus() []corpusCase {
 	return []corpusCase{
 		{
 			name: "truncated JSON Lines", input: corpusFile("truncated.jsonl"),
-			code: 1, msg: "$IN:3:38: invalid JSON: unexpected end of JSON input",
+			code: 1, msg: "$IN:3:36: invalid JSON: unexpected end of JSON input",
 			allCode: 3, stored: []string{person("a@x.io"), person("b@x.io")},
 			rejects: []wantReject{{3, "invalid JSON: unexpected end of JSON input", `{"email_address":"c@x.io","upsert_k`}},
 		},
 		{
 			name: "truncated JSON array", input: corpusFile("truncated-array.json"),
-			code: 1, msg: "$IN:3:28: invalid JSON: unexpected end of JSON input",
-			allCode: 1, allMsg: "$IN:3:28: invalid JSON: unexpected end of JSON input",
+			code: 1, msg: "$IN:3:37: invalid JSON: unexpected end of input: the JSON array is not closed",
+			allCode: 1, allMsg: "$IN:3:37: invalid JSON: unexpected end of input: the JSON array is not closed",
 		},
 		{
 			name: "bare values and an array instead of objects", input: corpusFile("bare-values.jsonl"),
@@ -167,7 +171,7 @@ func corpus() []corpusCase {
 		},
 		{
 			name: "invalid UTF-8", input: generated("latin1.jsonl", lines(latin1...)),
-			code: 1, msg: `$IN:2:23: invalid UTF-8: invalid UTF-8 byte "\xe9" in string`,
+			code: 1, msg: `$IN:2:22: invalid UTF-8: invalid UTF-8 byte "\xe9" in string`,
 			allCode: 3, stored: []string{person("a@x.io"), person("b@x.io"), person("c@x.io")},
 			rejects: []wantReject{
 				{2, `invalid UTF-8: invalid UTF-8 byte "\xe9" in string`, "jos\uFFFD@x.io"},
@@ -226,12 +230,13 @@ func corpus() []corpusCase {
 			allCode: 1, allMsg: "$IN holds no records: nothing to load",
 		},
 		{
-			name: "exactly 5,000 records", input: generated("5000.jsonl", lines(five[:5000]...)),
-			code: 0, allCode: 0, stored: five[:5000],
+			// --no-wait: the point is the batch boundary, not 50 pages of results.
+			name: "exactly 5,000 records", input: generated("5000.jsonl", lines(five[:5000]...)), args: []string{"--no-wait"},
+			code: 0, allCode: 0, stored: five[:5000], batches: 1,
 		},
 		{
-			name: "5,001 records", input: generated("5001.jsonl", lines(five...)),
-			code: 0, allCode: 0, stored: five,
+			name: "5,001 records", input: generated("5001.jsonl", lines(five...)), args: []string{"--no-wait"},
+			code: 0, allCode: 0, stored: five, batches: 2,
 		},
 		{
 			name: "CSV with ragged rows", input: corpusFile("ragged.csv"),
@@ -264,8 +269,8 @@ func corpus() []corpusCase {
 				_, err := f.Write(b.Bytes()[:b.Len()/2])
 				return err
 			}),
-			code: 1, msg: "$IN: read: unexpected EOF (the gzip stream is cut short)",
-			allCode: 1, allMsg: "$IN: read: unexpected EOF (the gzip stream is cut short)",
+			code: 1, msg: "chunker: $IN: read: unexpected EOF (the compressed input is cut short)",
+			allCode: 1, allMsg: "chunker: $IN: read: unexpected EOF (the compressed input is cut short)",
 		},
 		{
 			name: "a directory", input: func(t *testing.T) string { return t.TempDir() },
@@ -321,7 +326,10 @@ func TestCorpus(t *testing.T) {
 			if s.Records != int64(len(tc.stored)) || s.Rejected != int64(len(tc.rejects)) {
 				t.Errorf("summary: %d records, %d rejected; want %d and %d", s.Records, s.Rejected, len(tc.stored), len(tc.rejects))
 			}
-			if s.Succeeded != int64(len(tc.stored)) || s.State != "done" {
+			if tc.batches != 0 && s.Batches != int64(tc.batches) {
+				t.Errorf("summary: %d batches; want %d", s.Batches, tc.batches)
+			}
+			if !slices.Contains(tc.args, "--no-wait") && (s.Succeeded != int64(len(tc.stored)) || s.State != "done") {
 				t.Errorf("summary: %d succeeded, state %q; want %d and done", s.Succeeded, s.State, len(tc.stored))
 			}
 			checkRejects(t, s.Files.Rejects, in, tc.rejects)
@@ -346,8 +354,8 @@ func checkExit(t *testing.T, run string, r result, code int, msg, in string) {
 }
 
 // checkStored checks that job id holds exactly the records want, each
-// once, in order.
-func checkStored(t *testing.T, srv interface{ Records(string, int64) [][]byte }, id int64, want []string) {
+// once. Batches are uploaded in parallel, so their order is free.
+func checkStored(t *testing.T, srv *apitest.Server, id int64, want []string) {
 	t.Helper()
 	if len(want) == 0 {
 		return
@@ -356,9 +364,13 @@ func checkStored(t *testing.T, srv interface{ Records(string, int64) [][]byte },
 	if len(got) != len(want) {
 		t.Fatalf("job %d holds %d records; want %d", id, len(got), len(want))
 	}
-	for i := range want {
-		if string(got[i]) != want[i] {
-			t.Fatalf("job %d record %d = %.200q; want %.200q", id, i, got[i], want[i])
+	seen := make(map[string]int, len(got))
+	for _, r := range got {
+		seen[string(r)]++
+	}
+	for _, w := range want {
+		if seen[w] != 1 {
+			t.Fatalf("job %d holds %.200q %d times; want once", id, w, seen[w])
 		}
 	}
 }
@@ -386,6 +398,27 @@ func checkRejects(t *testing.T, path, in string, want []wantReject) {
 		}
 		if row.Source != in || row.Line != w.line || row.Column < 1 || !strings.HasPrefix(row.Reason, w.reason) || !strings.Contains(row.Record, w.record) {
 			t.Errorf("rejects row %d = %+.300v; want %s:%d, reason %q, record containing %q", i+1, row, in, w.line, w.reason, w.record)
+		}
+	}
+}
+
+// TestDryRunRejectsIntoNewDir: a dry run creates its results directory
+// when it has rejects to write there, as a real run does.
+func TestDryRunRejectsIntoNewDir(t *testing.T) {
+	t.Parallel()
+	in := corpusFile("bare-values.jsonl")(t)
+	dir := filepath.Join(t.TempDir(), "new", "results")
+	r := cli(t, context.Background(), nil, "run", "--dry-run", "--json", "--max-rejects", "-1", "--results-dir", dir, in)
+	if r.code != exitPartial {
+		t.Fatalf("exit %d; want 3\n%s", r.code, r.stderr)
+	}
+	s := decodeSummary(t, r.stdout)
+	if filepath.Dir(s.Files.Rejects) != dir {
+		t.Errorf("rejects file %q; want one in %s", s.Files.Rejects, dir)
+	}
+	for _, tc := range corpus() {
+		if tc.name == "bare values and an array instead of objects" {
+			checkRejects(t, s.Files.Rejects, in, tc.rejects)
 		}
 	}
 }
