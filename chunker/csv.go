@@ -38,6 +38,7 @@ type csvReader struct {
 type csvCell struct {
 	start, end int
 	quoted     bool
+	plain      bool // unquoted, and nothing in it needs escaping in JSON
 }
 
 // csvField is a member of an output object: a column (col >= 0) or a
@@ -170,7 +171,7 @@ func (r *csvReader) scanRow(data []byte, eof bool) (st rowStatus, n, next, bad i
 			}
 			return r.badRow(ErrQuote, lineEnd(data, j), j)
 		}
-		j := r.fieldEnd(data, i)
+		j, plain := r.fieldEnd(data, i)
 		if j == len(data) {
 			if !eof {
 				return rowNeedMore, 0, 0, 0
@@ -178,8 +179,9 @@ func (r *csvReader) scanRow(data []byte, eof bool) (st rowStatus, n, next, bad i
 			end := j
 			if end > i && data[end-1] == '\r' {
 				end-- // a final '\r' is dropped, as encoding/csv does
+				plain = false
 			}
-			r.cells = append(r.cells, csvCell{start: i, end: end})
+			r.cells = append(r.cells, csvCell{start: i, end: end, plain: plain})
 			return rowOK, end, j, 0
 		}
 		switch data[j] {
@@ -189,11 +191,12 @@ func (r *csvReader) scanRow(data []byte, eof bool) (st rowStatus, n, next, bad i
 			end := j
 			if end > i && data[end-1] == '\r' {
 				end--
+				plain = false // the '\r' was seen as special; the rest may be plain
 			}
-			r.cells = append(r.cells, csvCell{start: i, end: end})
+			r.cells = append(r.cells, csvCell{start: i, end: end, plain: plain})
 			return rowOK, end, j + 1, 0
 		}
-		r.cells = append(r.cells, csvCell{start: i, end: j})
+		r.cells = append(r.cells, csvCell{start: i, end: j, plain: plain})
 		i = j + 1
 	}
 }
@@ -459,7 +462,7 @@ func (r *csvReader) encode(dst, row []byte, fields []csvField) ([]byte, int) {
 			}
 			dst = append(dst, prefix...)
 			v := row[cell.start:cell.end]
-			if !cell.quoted && plainEnd(v, 0) == len(v) {
+			if cell.plain {
 				dst = append(append(dst, v...), '"')
 				continue
 			}

@@ -26,18 +26,32 @@ func hasByte(v, pat uint64) uint64 {
 }
 
 // fieldEnd returns the index of the first byte at or after i that ends an
-// unquoted CSV field (the separator, '\n') or is a quote, or len(b).
-func (r *csvReader) fieldEnd(b []byte, i int) int {
+// unquoted CSV field (the separator, '\n') or is a quote, or len(b); and
+// whether the bytes before it are plain (see plainEnd), so they can be
+// copied into a JSON string as they are.
+func (r *csvReader) fieldEnd(b []byte, i int) (int, bool) {
+	plain := true
 	for ; i+8 <= len(b); i += 8 {
 		v := binary.LittleEndian.Uint64(b[i : i+8])
-		if m := hasByte(v, r.commas) | hasByte(v, nls) | hasByte(v, quotes); m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
+		s := special(v)
+		if e := hasByte(v, r.commas) | hasByte(v, nls) | hasByte(v, quotes); e != 0 {
+			k := bits.TrailingZeros64(e)
+			// Bits below k flag bytes before the end; a false hit can only
+			// sit above a true one, so any bit there means a true hit.
+			return i + k>>3, plain && s&(1<<k-1) == 0
 		}
+		plain = plain && s == 0
 	}
-	for i < len(b) && !r.stop[b[i]] {
-		i++
+	for ; i < len(b) && !r.stop[b[i]]; i++ {
+		plain = plain && !escapeTable[b[i]]
 	}
-	return i
+	return i, plain
+}
+
+// special flags the bytes of v that plainEnd stops at. Non-ASCII bytes need
+// no term of their own; see jsonscan.special.
+func special(v uint64) uint64 {
+	return (((v ^ quotes) - ones) | ((v ^ slashs) - ones) | (v - spaces)) & highs
 }
 
 // plainEnd returns the index of the first byte at or after i that cannot be
@@ -45,9 +59,7 @@ func (r *csvReader) fieldEnd(b []byte, i int) int {
 // non-ASCII; or len(s).
 func plainEnd(s []byte, i int) int {
 	for ; i+8 <= len(s); i += 8 {
-		v := binary.LittleEndian.Uint64(s[i : i+8])
-		// Non-ASCII bytes need no term of their own; see jsonscan.special.
-		if m := (((v ^ quotes) - ones) | ((v ^ slashs) - ones) | (v - spaces)) & highs; m != 0 {
+		if m := special(binary.LittleEndian.Uint64(s[i : i+8])); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
