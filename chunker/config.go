@@ -119,9 +119,10 @@ type Config struct {
 
 	// MaxRecordBytes is the largest record accepted: for JSON Lines the
 	// line without its line ending, for a JSON array the element, for CSV
-	// the row's JSON encoding... and for CSV also the row as read. A larger
-	// record is rejected with ErrRecordTooLarge, read past without being
-	// buffered. Zero means DefaultMaxRecordBytes (1 MiB).
+	// both the row as read and its JSON encoding. A larger record is
+	// rejected with ErrRecordTooLarge and read past without being
+	// buffered. Zero means DefaultMaxRecordBytes (1 MiB), or less if
+	// MaxBatchBytes is smaller.
 	MaxRecordBytes int
 
 	// MaxRejects says what a bad record does. 0 (the default): Next returns

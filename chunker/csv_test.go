@@ -2,6 +2,7 @@ package chunker
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -123,5 +124,32 @@ func TestCSVStreams(t *testing.T) {
 		if got.all[i].LastLine != want.all[i].LastLine || got.all[i].End != want.all[i].End {
 			t.Errorf("batch %d: lines/offsets differ with one-byte reads", i)
 		}
+	}
+}
+
+// TestCSVHugeField checks that a quoted field of 20 MB, newlines and all, is
+// rejected and read past with memory bounded by MaxRecordBytes.
+func TestCSVHugeField(t *testing.T) {
+	r := io.MultiReader(
+		strings.NewReader("a,b\n1,2\n3,\""),
+		io.LimitReader(repeatReader('\n'), 20<<20),
+		strings.NewReader("\"\n5,6\n"),
+	)
+	c, err := New(r, Config{Format: FormatCSV, MaxRejects: 1, MaxRecordBytes: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(b.Body), `{"data":[{"a":"1","b":"2"},{"a":"5","b":"6"}]}`; got != want {
+		t.Errorf("Body = %s; want %s", got, want)
+	}
+	if b.LastLine != 20<<20+4 {
+		t.Errorf("LastLine = %d; want %d", b.LastLine, 20<<20+4)
+	}
+	if n := cap(c.in.buf); n > 128<<10 {
+		t.Errorf("read buffer grew to %d bytes; want at most 128 KiB", n)
 	}
 }

@@ -43,7 +43,10 @@
 // CSV and TSV rows are encoded: the header row names the fields, a dotted
 // name (custom_fields.source) builds nested objects, every value is a JSON
 // string (the chunker does not guess types: "00123" stays "00123"), and
-// empty cells are left out. Quoting follows RFC 4180, as encoding/csv does.
+// empty cells are left out. A row whose cells are all empty is skipped like
+// a blank line, as spreadsheets export such rows. Quoting follows RFC 4180,
+// as encoding/csv does: quoted fields may hold separators, quotes ("") and
+// newlines.
 //
 // # Bad records
 //

@@ -35,7 +35,8 @@ func (in *input) offset(i int) int64 { return in.base + int64(i) }
 // fill reads more input after buf[end], first moving the unconsumed bytes to
 // the front of the buffer and growing it (up to max) if it is full. It
 // returns false if nothing could be added: at EOF, on a read error, or when
-// the buffer is full at its maximum size.
+// the buffer is full at its maximum size. Either way the bytes may have
+// moved: slices of buf taken before fill must be taken again.
 func (in *input) fill() bool {
 	if in.eof {
 		return false

@@ -1,0 +1,146 @@
+package chunker
+
+// Encoding a CSV row as a JSON object, straight into the batch body.
+
+// encode appends the JSON object for the current row to dst. If a cell is
+// not valid UTF-8 it returns the row index of the bad byte, else -1.
+func (r *csvReader) encode(dst, row []byte, fields []csvField) ([]byte, int) {
+	dst = append(dst, '{')
+	first := len(dst)
+	for i := range fields {
+		f := &fields[i]
+		prefix := f.prefix
+		if len(dst) == first {
+			prefix = prefix[1:]
+		}
+		if f.col >= 0 {
+			cell := r.cells[f.col]
+			if cell.end == cell.start {
+				continue
+			}
+			dst = append(dst, prefix...)
+			v := row[cell.start:cell.end]
+			if cell.plain {
+				dst = append(append(dst, v...), '"')
+				continue
+			}
+			var bad int
+			if dst, bad = appendString(dst[:len(dst)-1], v, cell.quoted); bad >= 0 {
+				return dst, cell.start + bad
+			}
+			continue
+		}
+		mark := len(dst)
+		dst = append(dst, prefix[:len(prefix)-1]...) // the object's own '{' comes from encode
+		var bad int
+		if dst, bad = r.encode(dst, row, f.children); bad >= 0 {
+			return dst, bad
+		}
+		if len(dst) == mark+len(prefix)+1 { // "key":{} : every cell empty
+			dst = dst[:mark]
+		}
+	}
+	return append(dst, '}'), -1
+}
+
+// appendString appends s to dst as a JSON string. For a quoted CSV cell
+// (raw), "" is one quote and "\r\n" is "\n". It returns the index in s of
+// the first byte that is not valid UTF-8, or -1.
+func appendString(dst, s []byte, raw bool) ([]byte, int) {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if i = plainEnd(s, i); i == len(s) {
+			break
+		}
+		c := s[i]
+		dst = append(dst, s[start:i]...)
+		switch {
+		case c >= 0x80:
+			size := utf8Size(s[i:])
+			if size == 0 {
+				return dst, i
+			}
+			dst = append(dst, s[i:i+size]...)
+			i += size
+		case c == '"':
+			dst = append(dst, '\\', '"')
+			i++
+			if raw {
+				i++ // the second quote of ""
+			}
+		case c == '\\':
+			dst = append(dst, '\\', '\\')
+			i++
+		case c == '\r' && raw && i+1 < len(s) && s[i+1] == '\n':
+			i++ // "\r\n" in a quoted field is "\n"
+		default:
+			dst = appendControl(dst, c)
+			i++
+		}
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"'), -1
+}
+
+func appendControl(dst []byte, c byte) []byte {
+	switch c {
+	case '\n':
+		return append(dst, '\\', 'n')
+	case '\r':
+		return append(dst, '\\', 'r')
+	case '\t':
+		return append(dst, '\\', 't')
+	}
+	const hex = "0123456789abcdef"
+	return append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+}
+
+// escapeTable marks the bytes appendString cannot copy as they are.
+var escapeTable = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80
+	}
+	return t
+}()
+
+// utf8Size returns the length of the valid UTF-8 sequence at the start of
+// s, or 0 if there is none.
+func utf8Size(s []byte) int {
+	c := s[0]
+	size := 0
+	lo, hi := byte(0x80), byte(0xBF)
+	switch {
+	case c < 0xC2:
+		return 0
+	case c < 0xE0:
+		size = 2
+	case c < 0xF0:
+		size = 3
+		if c == 0xE0 {
+			lo = 0xA0
+		} else if c == 0xED {
+			hi = 0x9F
+		}
+	case c < 0xF5:
+		size = 4
+		if c == 0xF0 {
+			lo = 0x90
+		} else if c == 0xF4 {
+			hi = 0x8F
+		}
+	default:
+		return 0
+	}
+	if len(s) < size {
+		return 0
+	}
+	for k := 1; k < size; k++ {
+		if s[k] < lo || s[k] > hi {
+			return 0
+		}
+		lo, hi = 0x80, 0xBF
+	}
+	return size
+}
