@@ -63,7 +63,7 @@ type Stats struct {
 type Chunker struct {
 	cfg    Config
 	in     *input
-	read   func(c *Chunker) error // the format's reader; see fill in jsonl.go
+	read   func(c *Chunker) error // the format's reader; its contract is at the top of jsonl.go
 	closer []io.Closer
 	err    error // sticky: returned by every Next after the first failure
 
@@ -77,11 +77,12 @@ type Chunker struct {
 	seq       int
 	bodyHint  int // capacity for the next body
 
-	rejects int // so far
+	rejects int   // bad records skipped so far
+	records int64 // records in the batches returned so far
 
+	// What Stats reports, published by publish when Next returns.
 	raw   atomic.Int64 // InputBytes, counted as read
 	stats struct{ batches, records, rejects, lines, bytes atomic.Int64 }
-	total struct{ records int64 } // not published until Next returns
 }
 
 // New returns a Chunker reading r. A gzip stream (magic bytes 1f 8b) is
@@ -99,12 +100,23 @@ func New(r io.Reader, cfg Config) (*Chunker, error) {
 		cfg.Source = "input"
 	}
 	c := &Chunker{cfg: cfg, firstLine: 1}
+	if err := c.start(r); err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.publish()
+	return c, nil
+}
+
+// start sets up decompression, picks the format and reads a CSV header.
+func (c *Chunker) start(r io.Reader) error {
+	cfg := c.cfg
 	br := bufio.NewReaderSize(&countingReader{r: r, n: &c.raw}, 512)
 	var src io.Reader = br
 	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("chunker: %s: gzip: %w", cfg.Source, err)
+			return fmt.Errorf("chunker: %s: gzip: %w", cfg.Source, err)
 		}
 		c.closer = append(c.closer, zr)
 		src = zr
@@ -119,8 +131,9 @@ func New(r io.Reader, cfg Config) (*Chunker, error) {
 		format = FormatFromPath(cfg.Source)
 	}
 	if format == FormatAuto {
+		var err error
 		if format, err = c.sniff(); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	c.cfg.Format = format
@@ -136,13 +149,11 @@ func New(r io.Reader, cfg Config) (*Chunker, error) {
 		}
 		cr, err := newCSVReader(c, comma)
 		if err != nil {
-			c.publish()
-			return nil, err
+			return err
 		}
 		c.read = cr.read
 	}
-	c.publish()
-	return c, nil
+	return nil
 }
 
 // sniff picks JSON Lines or JSON array from the first non-space byte.
@@ -240,8 +251,8 @@ func (c *Chunker) Next() (Batch, error) {
 		}
 		c.seq++
 		c.offset = c.end
-		c.bodyHint = len(c.body) + len(c.body)/8
-		c.total.records += int64(c.n)
+		c.bodyHint = len(c.body) + len(c.body)/16 // batches of one input vary little in size
+		c.records += int64(c.n)
 		c.stats.batches.Add(1)
 		c.body = nil
 		c.publish()
@@ -267,7 +278,7 @@ func (c *Chunker) Stats() Stats {
 
 func (c *Chunker) publish() {
 	in := c.in
-	c.stats.records.Store(c.total.records)
+	c.stats.records.Store(c.records)
 	c.stats.rejects.Store(int64(c.rejects))
 	lines := int64(in.line - 1)
 	if in.offset(in.pos) > in.lineStart {
