@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -46,8 +47,22 @@ func (x *exchange) readBody() ([]byte, bool) {
 		err error
 	)
 	if r.ContentLength >= 0 {
-		buf = make([]byte, r.ContentLength)
-		_, err = io.ReadFull(body, buf)
+		// Allocate as the body arrives, not as declared: a client that
+		// declares MaxBodyBytes and sends nothing must not cost that much.
+		buf = make([]byte, 0, min(r.ContentLength, 1<<20))
+		for err == nil && int64(len(buf)) < r.ContentLength {
+			if len(buf) == cap(buf) {
+				buf = slices.Grow(buf, int(min(r.ContentLength, int64(2*cap(buf))))-len(buf))
+			}
+			var n int
+			n, err = body.Read(buf[len(buf):min(int64(cap(buf)), r.ContentLength)])
+			buf = buf[:len(buf)+n]
+		}
+		if err == io.EOF && int64(len(buf)) == r.ContentLength {
+			err = nil
+		} else if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
 	} else {
 		var bb bytes.Buffer
 		_, err = bb.ReadFrom(body)
