@@ -112,7 +112,7 @@ func BenchmarkUpload(b *testing.B) {
 	b.Logf("naive, one record per POST: %.0f records/s", naive)
 	for _, cfg := range []struct {
 		workers, records int
-	}{{1, 5000}, {4, 5000}, {8, 5000}, {4, 1000}} {
+	}{{1, 5000}, {4, 5000}, {8, 5000}, {16, 5000}, {4, 1000}} {
 		b.Run(fmt.Sprintf("workers=%d/batch=%d", cfg.workers, cfg.records), func(b *testing.B) {
 			b.SetBytes(int64(len(input)))
 			b.ReportAllocs()
