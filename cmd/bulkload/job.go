@@ -17,6 +17,15 @@ import (
 // prepareJob creates the job (run) or checks the one given (resume,
 // upload), and loads or starts its manifest.
 func (p *plan) prepareJob(ctx context.Context) error {
+	// The state directory is made before the job, so that an unusable one
+	// fails the run without leaving an empty job behind.
+	var stateDir string
+	if p.input != "-" && p.dir == "" {
+		var err error
+		if stateDir, err = p.a.stateDir(); err != nil {
+			return err
+		}
+	}
 	if p.jobID == 0 {
 		if err := p.createJob(ctx); err != nil {
 			return err
@@ -34,10 +43,6 @@ func (p *plan) prepareJob(ctx context.Context) error {
 		return nil // nothing to resume from
 	}
 	if p.dir == "" {
-		stateDir, err := p.a.stateDir()
-		if err != nil {
-			return err
-		}
 		p.dir = filepath.Join(stateDir, strconv.FormatInt(p.jobID, 10))
 	}
 	if p.m != nil && p.m.Upload.Complete {
