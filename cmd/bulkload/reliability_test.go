@@ -105,6 +105,45 @@ func uniqueIDs(rows []string) bool {
 	return true
 }
 
+// TestSecondSignalQuits: SIGTERM, like Ctrl-C, first stops a run
+// cleanly, waiting for the calls under way; a second one quits at once,
+// even while the server withholds the answers of stored batches. What
+// the manifest then says is enough: a resume stores every record exactly
+// once. (TestInterruptThenResume covers the first signal alone.)
+func TestSecondSignalQuits(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, apitest.Config{Faults: apitest.Faults{Latency: 10 * time.Millisecond, StallDuration: time.Minute}})
+	in := writePeople(t, 3000, nil)
+	state, results := t.TempDir(), t.TempDir()
+	cmd, _, errb := command(t, srv, state, "run", "--type", "person/upsert", "--batch-size", "50", "--workers", "2",
+		"--rate-limit", "100000", "--rate-window", "1s", "--results-dir", results, in)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	id := waitAcked(t, state, 3)
+	srv.FailNext(apitest.FaultStallAfterStore, 2) // both workers' next batches: stored, answer withheld
+	time.Sleep(100 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(200 * time.Millisecond)
+	quit := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Fatalf("exit %d; want 130\n%s", code, errb)
+	}
+	if d := time.Since(quit); d > 3*time.Second {
+		t.Errorf("the second SIGTERM took %v to quit; want at once", d)
+	}
+	if !strings.Contains(errb.String(), "again to quit at once") {
+		t.Errorf("stderr %q; want the first signal to say a second one quits", errb)
+	}
+	r := cli(t, context.Background(), srv, "resume", fmt.Sprint(id), "--state-dir", filepath.Join(state, "bulkload"), "--json")
+	if r.code != exitOK {
+		t.Fatalf("resume: exit %d; want 0\n%s", r.code, r.stderr)
+	}
+	storedOnce(t, srv, id, in)
+}
+
 // TestResultsDiskFull: the success file is /dev/full (a symlink where
 // the file goes), so writing results fails with ENOSPC: the run stops with
 // one clear line naming the file, the manifest stays valid, and a resume
