@@ -44,6 +44,7 @@ type globals struct {
 type app struct {
 	env Env
 	g   globals
+	log *slog.Logger // see logger
 }
 
 // Main runs the command line args and returns the exit code.
@@ -109,12 +110,18 @@ Load a file:                 SALESLOFT_API_KEY=... bulkload run --type person/up
 	return root
 }
 
-// logger is the -v call log, or nil.
+// logger is the -v call log, or nil. It is one logger, so that the client,
+// uploader and poller, logging from many goroutines, write to stderr one
+// line at a time under its lock: Env.Stderr need not be safe for
+// concurrent use.
 func (a *app) logger() *slog.Logger {
 	if !a.g.verbose {
 		return nil
 	}
-	return slog.New(slog.NewTextHandler(a.env.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if a.log == nil {
+		a.log = slog.New(slog.NewTextHandler(a.env.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return a.log
 }
 
 // newBudget is the one budget every call of this process shares.
