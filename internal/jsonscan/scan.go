@@ -143,14 +143,14 @@ func finishString(b []byte, i int) (int, *Error) {
 }
 
 // scan is Value without the interface conversion; nl is the byte that counts
-// as a newline in whitespace ('\n', or ' ' for ValueLine). It is one loop with gotos so
-// that a record's tokens cost no calls in the common case: value, after (a
-// value ended), key and pop are the states of the grammar, and the innermost
-// container kind lives in a register. Strings take the inlined skipPlain fast
-// path and call finishString only for escapes, non-ASCII text and short
-// tails. keyStr and valStr add a shortcut for the commonest shape of a
-// record, "key":"value","key":..., checking the three bytes `":"` or `","`
-// at once.
+// as a newline in whitespace ('\n', or ' ' for ValueLine). It is one loop
+// with gotos so that a record's tokens cost no calls in the common case:
+// value, after (a value ended), key and pop are the states of the grammar,
+// and the innermost container kind lives in a register. A string's end is
+// found in the special-byte mask of the current 64-byte block (cursor.go);
+// escapes and non-ASCII text go to finishString. keyStr and valStr add a
+// shortcut for the commonest shape of a record, "key":"value","key":...,
+// checking the three bytes `":"` or `","` at once.
 func scan(b []byte, nl byte) (int, *Error) {
 	var (
 		n     = len(b)
@@ -160,6 +160,8 @@ func scan(b []byte, nl byte) (int, *Error) {
 		deep  []bool // container kinds below depth 64
 		inObj bool   // kind of the innermost open container
 		e     *Error
+		base  = -64  // start of the 64-byte block whose mask is smask (see cursor.go)
+		smask uint64 // bit k: b[base+k] is special, or past the end
 	)
 
 value:
@@ -287,7 +289,11 @@ key:
 	}
 	i++
 keyStr:
-	i = skipPlain(b, i)
+	if d := uint(i - base); d < 64 && smask>>d != 0 {
+		i += bits.TrailingZeros64(smask >> d)
+	} else {
+		i, base, smask = nextBlock(b, i, base)
+	}
 	if i+4 <= n && load32(b, i)&0xffffff == quoteColonQuote {
 		i += 3
 		goto valStr
@@ -310,7 +316,11 @@ keyStr:
 	goto value
 
 valStr:
-	i = skipPlain(b, i)
+	if d := uint(i - base); d < 64 && smask>>d != 0 {
+		i += bits.TrailingZeros64(smask >> d)
+	} else {
+		i, base, smask = nextBlock(b, i, base)
+	}
 	if inObj && i+4 <= n && load32(b, i)&0xffffff == quoteCommaQuote {
 		i += 3
 		goto keyStr

@@ -1,0 +1,72 @@
+#include "textflag.h"
+
+// func specialMask64(p *byte) uint64
+//
+// Bit k of the result is set if p[k] is '"', '\\', below 0x20 or above 0x7f:
+// four 16-byte SSE2 compares (SSE2 is part of every amd64 CPU). The signed
+// compare 0x20 > b catches control bytes and, being signed, every byte
+// from 0x80 up.
+TEXT ·specialMask64(SB), NOSPLIT, $0-16
+	MOVQ	p+0(FP), SI
+	MOVQ	$0x2222222222222222, AX
+	MOVQ	AX, X8
+	PUNPCKLQDQ	X8, X8
+	MOVQ	$0x5c5c5c5c5c5c5c5c, AX
+	MOVQ	AX, X9
+	PUNPCKLQDQ	X9, X9
+	MOVQ	$0x2020202020202020, AX
+	MOVQ	AX, X10
+	PUNPCKLQDQ	X10, X10
+
+	MOVOU	0(SI), X0
+	MOVO	X0, X1
+	PCMPEQB	X8, X1
+	MOVO	X0, X2
+	PCMPEQB	X9, X2
+	MOVO	X10, X3
+	PCMPGTB	X0, X3
+	POR	X2, X1
+	POR	X3, X1
+	PMOVMSKB	X1, AX
+
+	MOVOU	16(SI), X0
+	MOVO	X0, X1
+	PCMPEQB	X8, X1
+	MOVO	X0, X2
+	PCMPEQB	X9, X2
+	MOVO	X10, X3
+	PCMPGTB	X0, X3
+	POR	X2, X1
+	POR	X3, X1
+	PMOVMSKB	X1, BX
+
+	MOVOU	32(SI), X0
+	MOVO	X0, X1
+	PCMPEQB	X8, X1
+	MOVO	X0, X2
+	PCMPEQB	X9, X2
+	MOVO	X10, X3
+	PCMPGTB	X0, X3
+	POR	X2, X1
+	POR	X3, X1
+	PMOVMSKB	X1, CX
+
+	MOVOU	48(SI), X0
+	MOVO	X0, X1
+	PCMPEQB	X8, X1
+	MOVO	X0, X2
+	PCMPEQB	X9, X2
+	MOVO	X10, X3
+	PCMPGTB	X0, X3
+	POR	X2, X1
+	POR	X3, X1
+	PMOVMSKB	X1, DX
+
+	SHLQ	$16, BX
+	SHLQ	$32, CX
+	SHLQ	$48, DX
+	ORQ	BX, AX
+	ORQ	CX, AX
+	ORQ	DX, AX
+	MOVQ	AX, ret+8(FP)
+	RET
