@@ -303,7 +303,7 @@ func (c *Chunker) full() bool { return c.n >= c.cfg.MaxRecords }
 func (c *Chunker) add(rec []byte, firstLine, lastLine int, end int64) {
 	if c.n == 0 {
 		if c.body == nil {
-			c.body = make([]byte, 0, max(min(c.bodyHint, c.cfg.MaxBatchBytes), 4096))
+			c.newBody(len(rec))
 		}
 		c.body = append(c.body, bodyPrefix...)
 		c.firstLine = firstLine
@@ -314,6 +314,17 @@ func (c *Chunker) add(rec []byte, firstLine, lastLine int, end int64) {
 	c.n++
 	c.lastLine = lastLine
 	c.end = end
+}
+
+// newBody allocates the body of the next batch, sized like the previous
+// one or, for the first, like MaxRecords records of the first one's size,
+// so that it seldom has to grow (and be copied).
+func (c *Chunker) newBody(firstRecord int) {
+	hint := c.bodyHint
+	if hint == 0 {
+		hint = bodyOverhead + c.cfg.MaxRecords*(firstRecord+1)*5/4
+	}
+	c.body = make([]byte, 0, max(min(hint, c.cfg.MaxBatchBytes), 4096))
 }
 
 // reject handles a bad record: it returns the error that ends the stream, or

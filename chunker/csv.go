@@ -258,7 +258,7 @@ func (r *csvReader) read(c *Chunker) error {
 		mark := len(c.body)
 		if c.n == 0 {
 			if c.body == nil {
-				c.body = make([]byte, 0, max(min(c.bodyHint, c.cfg.MaxBatchBytes), 4096))
+				c.newBody(2 * len(row)) // the JSON has the keys too
 			}
 			c.body = append(c.body, bodyPrefix...)
 		} else {

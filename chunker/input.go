@@ -23,7 +23,7 @@ type input struct {
 	lineStart int64 // input offset where that line starts
 }
 
-const initialBufSize = 64 << 10
+const initialBufSize = 256 << 10
 
 func newInput(r io.Reader, max int) *input {
 	return &input{r: r, buf: make([]byte, min(initialBufSize, max)), max: max, line: 1}
