@@ -17,7 +17,9 @@ import (
 // The chunker benchmarks read realistic person records (~280 bytes each as
 // JSON, see internal/sample) from memory. Baselines run first, in the same
 // process, and the chunker benchmarks report their speed relative to them
-// ("x-naive", "x-scanlines"), so the ratio holds on a noisy machine.
+// ("x-naive", "x-scanlines"), so the ratio holds on a noisy machine. Each
+// also reports "cpu-MB/s": bytes per second of process CPU time (GC
+// included), which time slices lost to other processes do not lower.
 //
 //	go test -run '^$' -bench 'ScanLines|Naive|Chunk' -benchmem ./bench/
 
@@ -57,12 +59,24 @@ func mbps(b *testing.B, n int) float64 {
 	return float64(n) * float64(b.N) / b.Elapsed().Seconds() / 1e6
 }
 
+// cpuMeter reports cpu-MB/s for a benchmark that processes n bytes per
+// iteration: start it before the loop, call the result after it.
+func cpuMeter(b *testing.B, n int) func() {
+	start := processCPU()
+	return func() {
+		if d := processCPU() - start; d > 0 && start > 0 {
+			b.ReportMetric(float64(n)*float64(b.N)/d.Seconds()/1e6, "cpu-MB/s")
+		}
+	}
+}
+
 // BenchmarkScanLines splits the JSONL input into lines and does nothing
 // else: the floor of any line-based reader.
 func BenchmarkScanLines(b *testing.B) {
 	data, _ := inputs(b)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
+	defer cpuMeter(b, len(data))()
 	for b.Loop() {
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -83,6 +97,7 @@ func BenchmarkNaiveJSONL(b *testing.B) {
 	data, _ := inputs(b)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
+	defer cpuMeter(b, len(data))()
 	for b.Loop() {
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -136,6 +151,7 @@ func benchChunk(b *testing.B, data []byte, format chunker.Format, hash bool) {
 	b.ReportAllocs()
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
+	defer cpuMeter(b, len(data))()
 	records := 0
 	for b.Loop() {
 		c, err := chunker.New(bytes.NewReader(data), chunker.Config{Format: format})
