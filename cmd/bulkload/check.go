@@ -32,9 +32,12 @@ func (p *plan) checkInput(ctx context.Context) error {
 	if err := p.scan(ctx, nil, true); err != nil {
 		return err
 	}
-	if p.check.Records == 0 && p.check.Rejects == 0 {
+	switch {
+	case p.check.Records == 0 && p.check.Rejects == 0:
 		// Most likely the wrong file: say so rather than create an empty job.
 		return fmt.Errorf("%s holds no records: nothing to load", p.input)
+	case p.check.Records == 0:
+		return fmt.Errorf("%s holds no valid records: all %d were rejected", p.input, p.check.Rejects)
 	}
 	return nil
 }

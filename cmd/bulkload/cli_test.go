@@ -321,3 +321,27 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestRejectsKeptWhenNoJob: a run that ends before a job exists keeps its
+// rejects under the input's name, not a hidden temporary one.
+func TestRejectsKeptWhenNoJob(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, apitestConfig())
+	in := filepath.Join(t.TempDir(), "people.jsonl.gz.jsonl")
+	os.WriteFile(in, []byte("[1]\n{\"a\":\n"), 0o600)
+	dir := t.TempDir()
+	r := cli(t, context.Background(), srv, "run", "--type", "person/upsert", "--max-rejects", "-1", "--results-dir", dir, in)
+	if r.code != exitFailed || !strings.Contains(r.stderr, "all 2 were rejected") {
+		t.Fatalf("exit %d, %q; want 1 and all rejected", r.code, r.stderr)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "people-rejects.jsonl" {
+		t.Fatalf("results dir holds %v; want just people-rejects.jsonl", entries)
+	}
+	if rows := readLines(t, filepath.Join(dir, "people-rejects.jsonl")); len(rows) != 2 {
+		t.Errorf("rejects file has %d rows; want 2", len(rows))
+	}
+	if n := len(srv.Jobs(testKey)); n != 0 {
+		t.Errorf("%d jobs created; want none", n)
+	}
+}

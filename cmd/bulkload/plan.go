@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bulkload/bulkload/api"
@@ -145,6 +147,18 @@ func (p *plan) finish(err error) error {
 	}
 	if p.poll != nil {
 		p.sum.Retries += p.poll.Stats().Retries
+	}
+	if p.jobID == 0 && p.sum.Files.Rejects != "" && !p.o.dryRun {
+		// The run ended before a job existed: keep the rejects under a name
+		// a person finds, not the check pass's temporary one.
+		base := filepath.Base(p.input)
+		for ext := filepath.Ext(base); ext != ""; ext = filepath.Ext(base) {
+			base = strings.TrimSuffix(base, ext)
+		}
+		kept := filepath.Join(p.o.resultsDir, base+"-rejects.jsonl")
+		if os.Rename(p.sum.Files.Rejects, kept) == nil {
+			p.sum.Files.Rejects = kept
+		}
 	}
 	interrupted := errors.Is(err, context.Canceled)
 	if interrupted && p.jobID != 0 && p.dir != "" {

@@ -258,7 +258,7 @@ func TestServeLoopback(t *testing.T) {
 		a := &app{env: Env{Stdout: out, Stderr: errb}}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- a.serve(ctx, tt.addr, http.NotFoundHandler()) }()
+		go func() { done <- a.serve(ctx, tt.addr, http.NotFoundHandler(), func() {}) }()
 		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), "listening") && time.Now().Before(deadline); {
 			time.Sleep(5 * time.Millisecond)
 		}

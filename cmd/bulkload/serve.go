@@ -58,8 +58,7 @@ Point bulkload (or your own code) at it with --base-url or SALESLOFT_BASE_URL.`,
 			if err != nil {
 				return usageError{err}
 			}
-			defer em.Close()
-			return a.serve(cmd.Context(), addr, em)
+			return a.serve(cmd.Context(), addr, em, em.Close)
 		},
 	}
 	fl := cmd.Flags()
@@ -89,8 +88,11 @@ Point bulkload (or your own code) at it with --base-url or SALESLOFT_BASE_URL.`,
 	return cmd
 }
 
-// serve runs h on addr until ctx is done, then shuts down gracefully.
-func (a *app) serve(ctx context.Context, addr string, h http.Handler) error {
+// serve runs h on addr until ctx is done, then shuts down gracefully:
+// release (the emulator's Close) first ends the requests it holds back
+// (latency, stalls), then the server waits for the rest.
+func (a *app) serve(ctx context.Context, addr string, h http.Handler, release func()) error {
+	defer release()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -115,9 +117,12 @@ func (a *app) serve(ctx context.Context, addr string, h http.Handler) error {
 		return err
 	case <-ctx.Done():
 	}
+	release()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = srv.Shutdown(sctx)
+	if err = srv.Shutdown(sctx); errors.Is(err, context.DeadlineExceeded) {
+		err = srv.Close() // a client that would not finish: cut it off
+	}
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bulkload/bulkload/api"
+	"github.com/bulkload/bulkload/budget"
 	"github.com/spf13/cobra"
 )
 
@@ -28,7 +30,11 @@ func (a *app) statusCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			job, _, err := c.GetJob(cmd.Context(), id)
+			var job api.Job
+			err = budget.RetryPolicy{MaxElapsed: time.Minute}.Do(cmd.Context(), func(ctx context.Context, _ int) error {
+				job, _, err = c.GetJob(ctx, id)
+				return err
+			})
 			if err != nil {
 				return err
 			}
@@ -96,7 +102,12 @@ func (a *app) jobsCommand() *cobra.Command {
 			var after int64
 			n := 0
 			for limit <= 0 || n < limit {
-				jobs, _, err := c.ListJobs(cmd.Context(), api.ListJobsOptions{After: after, PerPage: api.MaxPerPage, States: want})
+				var jobs []api.Job
+				err := budget.RetryPolicy{MaxElapsed: time.Minute}.Do(cmd.Context(), func(ctx context.Context, _ int) error {
+					var err error
+					jobs, _, err = c.ListJobs(ctx, api.ListJobsOptions{After: after, PerPage: api.MaxPerPage, States: want})
+					return err
+				})
 				if err != nil {
 					return err
 				}
