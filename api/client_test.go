@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -301,5 +302,19 @@ func TestParseRetryAfter(t *testing.T) {
 		if got := parseRetryAfter(tt.in, now); got != tt.want {
 			t.Errorf("parseRetryAfter(%q) = %v; want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestCertificateErrorIsFinal: a server whose certificate does not verify
+// is not retried; verification is never turned off.
+func TestCertificateErrorIsFinal(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake fails on purpose
+	srv.StartTLS()
+	defer srv.Close()
+	c, _ := NewClient(Config{APIKey: "k", BaseURL: srv.URL}) // the default client, not srv.Client()
+	_, _, err := c.GetJob(context.Background(), 1)
+	if err == nil || IsRetryable(err) || IsAmbiguous(err) {
+		t.Errorf("self-signed server: err %v, retryable %v; want a final certificate error", err, IsRetryable(err))
 	}
 }

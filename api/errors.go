@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -109,7 +111,8 @@ func IsRateLimited(err error) bool {
 
 // IsRetryable reports whether the failure is worth another attempt later:
 // a 429, a 5xx, a 408, or a transport failure (connection refused, reset,
-// DNS, timeout). Context cancellation by the caller is not retryable.
+// DNS, timeout). Context cancellation by the caller and a certificate that
+// fails verification are not retryable.
 //
 // Retryable does not mean safe to repeat blindly: for a call that is not
 // idempotent (creating a job, uploading job data) check [IsAmbiguous] first.
@@ -120,6 +123,14 @@ func IsRetryable(err error) bool {
 	}
 	switch {
 	case e.StatusCode == 0:
+		// A certificate the client cannot verify will not verify later.
+		var unknown x509.UnknownAuthorityError
+		var verify *tls.CertificateVerificationError
+		var hostname x509.HostnameError
+		var invalid x509.CertificateInvalidError
+		if errors.As(e.Err, &unknown) || errors.As(e.Err, &verify) || errors.As(e.Err, &hostname) || errors.As(e.Err, &invalid) {
+			return false
+		}
 		return !errors.Is(e.Err, context.Canceled)
 	case e.StatusCode == http.StatusTooManyRequests,
 		e.StatusCode == http.StatusRequestTimeout,

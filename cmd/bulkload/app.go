@@ -217,3 +217,18 @@ func parseJobID(s string) (int64, error) {
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
+
+// quickRetry is the retry policy of one-shot queries (status, jobs): a few
+// attempts within seconds, so a wrong URL or a dead server answers fast.
+func (a *app) quickRetry() budget.RetryPolicy {
+	return budget.RetryPolicy{MaxAttempts: 4, MaxElapsed: 10 * time.Second, OnRetry: a.sayRetry}
+}
+
+// sayRetry tells a person on stderr that a call is being retried, so a
+// long wait (a server down, a wrong URL) is never silent.
+func (a *app) sayRetry(attempt int, err error, wait time.Duration) {
+	if a.g.quiet {
+		return
+	}
+	fmt.Fprintf(a.env.Stderr, "bulkload: %s; retrying in %s (attempt %d)\n", oneLine(err), wait.Round(100*time.Millisecond), attempt+1)
+}

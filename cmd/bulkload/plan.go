@@ -131,7 +131,9 @@ func (p *plan) connect() error {
 }
 
 // retry is the policy of the CLI's own calls (create, ready).
-func (p *plan) retry() budget.RetryPolicy { return budget.RetryPolicy{} }
+func (p *plan) retry() budget.RetryPolicy {
+	return budget.RetryPolicy{MaxElapsed: 2 * time.Minute, OnRetry: p.a.sayRetry}
+}
 
 // finish fills in the summary, prints it and decides the exit.
 func (p *plan) finish(err error) error {

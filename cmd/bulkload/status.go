@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/bulkload/bulkload/api"
-	"github.com/bulkload/bulkload/budget"
 	"github.com/spf13/cobra"
 )
 
@@ -31,7 +30,7 @@ func (a *app) statusCommand() *cobra.Command {
 				return err
 			}
 			var job api.Job
-			err = budget.RetryPolicy{MaxElapsed: time.Minute}.Do(cmd.Context(), func(ctx context.Context, _ int) error {
+			err = a.quickRetry().Do(cmd.Context(), func(ctx context.Context, _ int) error {
 				job, _, err = c.GetJob(ctx, id)
 				return err
 			})
@@ -103,7 +102,7 @@ func (a *app) jobsCommand() *cobra.Command {
 			n := 0
 			for limit <= 0 || n < limit {
 				var jobs []api.Job
-				err := budget.RetryPolicy{MaxElapsed: time.Minute}.Do(cmd.Context(), func(ctx context.Context, _ int) error {
+				err := a.quickRetry().Do(cmd.Context(), func(ctx context.Context, _ int) error {
 					var err error
 					jobs, _, err = c.ListJobs(ctx, api.ListJobsOptions{After: after, PerPage: api.MaxPerPage, States: want})
 					return err
