@@ -257,3 +257,55 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestBodiesKept checks that the chunker never touches a Body it returned,
+// while Stats is read from another goroutine (run with -race).
+func TestBodiesKept(t *testing.T) {
+	var sb strings.Builder
+	for i := range 3000 {
+		sb.WriteString(`{"i":"` + strings.Repeat("x", i%17) + "\"}\n")
+	}
+	c, err := New(strings.NewReader(sb.String()), Config{MaxRecords: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	polled := make(chan Stats)
+	go func() {
+		var last Stats
+		for {
+			select {
+			case <-done:
+				polled <- last
+				return
+			default:
+				last = c.Stats()
+			}
+		}
+	}()
+	var held []Batch
+	var copies [][]byte
+	for {
+		b, err := c.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, b)
+		copies = append(copies, bytes.Clone(b.Body))
+	}
+	close(done)
+	if s := <-polled; s.Records > 3000 {
+		t.Errorf("Stats() from another goroutine = %+v", s)
+	}
+	for i := range held {
+		if !bytes.Equal(held[i].Body, copies[i]) {
+			t.Fatalf("batch %d's body changed after Next returned it", i)
+		}
+	}
+	if len(held) != 30 {
+		t.Errorf("got %d batches; want 30", len(held))
+	}
+}

@@ -1,5 +1,5 @@
 // Package jsonscan validates JSON text in a single pass over a byte slice,
-// without decoding it and without allocating.
+// without decoding it and, for valid input, without allocating.
 //
 // It accepts exactly what encoding/json.Valid accepts, with one deliberate
 // difference: strings must be valid UTF-8 (encoding/json.Valid lets invalid
@@ -10,12 +10,15 @@
 //
 // and a differential fuzz target holds it to that.
 //
-// The scanner is built for throughput on records such as a CRM export: runs of
-// string bytes are checked eight at a time (a SWAR test for '"', '\\', control
-// characters and non-ASCII bytes), non-ASCII text is checked with the same
-// rules as unicode/utf8, and nesting is tracked in a bit stack, so a record of a
-// few hundred bytes costs no allocation and no function call per token.
-// Nesting deeper than MaxDepth is an error, as it is for encoding/json.
+// The scanner is built for throughput on records such as a CRM export. A
+// string's end is found in a bitmap of the special bytes ('"', '\\',
+// control, non-ASCII) of the current 64-byte block, kept in a register and
+// computed with four SSE2 compares on amd64 (SWAR elsewhere); the commonest
+// shape, "key":"value", is recognised three bytes at a time; non-ASCII text
+// is checked with the same rules as unicode/utf8; nesting is tracked in a
+// bit stack. A record of a few hundred bytes costs no allocation and, in the
+// common case, no function call per token. Nesting deeper than MaxDepth is
+// an error, as it is for encoding/json.
 //
 // Callers that stream (the chunker) use Value, which reports a value cut short
 // by the end of the slice as an error of kind Truncated, so they can read more
