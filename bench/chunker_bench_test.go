@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"io"
@@ -35,6 +36,8 @@ var (
 	inputsOnce sync.Once
 	jsonlInput []byte
 	csvInput   []byte
+	arrayInput []byte // the JSONL records as one pretty-ish JSON array
+	gzipInput  []byte // the JSONL input, gzip-compressed
 )
 
 func inputs(b *testing.B) (jsonl, csv []byte) {
@@ -48,6 +51,13 @@ func inputs(b *testing.B) (jsonl, csv []byte) {
 			panic(err)
 		}
 		jsonlInput, csvInput = jb.Bytes(), cb.Bytes()
+		lines := bytes.Split(bytes.TrimSuffix(jsonlInput, []byte("\n")), []byte("\n"))
+		arrayInput = append(append([]byte("[\n"), bytes.Join(lines, []byte(",\n"))...), "\n]\n"...)
+		var zb bytes.Buffer
+		zw := gzip.NewWriter(&zb)
+		zw.Write(jsonlInput)
+		zw.Close()
+		gzipInput = zb.Bytes()
 	})
 	return jsonlInput, csvInput
 }
@@ -137,6 +147,21 @@ func BenchmarkChunkJSONL(b *testing.B) {
 func BenchmarkChunkJSONLHashed(b *testing.B) {
 	data, _ := inputs(b)
 	benchChunk(b, data, chunker.FormatJSONL, true)
+}
+
+// BenchmarkChunkJSONArray runs the chunker over the same records as one JSON
+// array, one element per line.
+func BenchmarkChunkJSONArray(b *testing.B) {
+	inputs(b)
+	benchChunk(b, arrayInput, chunker.FormatJSONArray, false)
+}
+
+// BenchmarkChunkJSONLGzip runs the chunker over the gzip-compressed JSONL
+// input; MB/s counts compressed bytes, so decompression (compress/gzip)
+// dominates.
+func BenchmarkChunkJSONLGzip(b *testing.B) {
+	inputs(b)
+	benchChunk(b, gzipInput, chunker.FormatAuto, false)
 }
 
 // BenchmarkChunkCSV runs the chunker over the same people as CSV, which it

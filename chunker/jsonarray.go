@@ -2,7 +2,6 @@ package chunker
 
 import (
 	"bytes"
-	"errors"
 	"io"
 
 	"github.com/bulkload/bulkload/internal/jsonscan"
@@ -88,8 +87,7 @@ func (a *arrayReader) element(c *Chunker) (stop bool, err error) {
 	for {
 		data := in.buf[in.pos:in.end]
 		end, err := jsonscan.Value(data)
-		var se *jsonscan.Error
-		errors.As(err, &se)
+		se, _ := err.(*jsonscan.Error) // Value's errors are unwrapped *Errors; errors.As would allocate here
 		// A value that ends where the buffer ends may go on: read more.
 		if (se != nil && se.Kind == jsonscan.Truncated) || (err == nil && end == len(data)) {
 			if len(data) > maxRec {
