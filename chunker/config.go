@@ -101,8 +101,8 @@ const (
 // of up to 1 MiB, and Next fails at the first bad record.
 type Config struct {
 	// Source names the input in errors and rejects, e.g. a file path or
-	// "stdin". Its extension also picks the format when Format is
-	// FormatAuto.
+	// "stdin"; empty means "input". Its extension also picks the format when
+	// Format is FormatAuto.
 	Source string
 
 	// Format is the input's format. Zero (FormatAuto) picks it from Source's
@@ -128,7 +128,8 @@ type Config struct {
 	// MaxRejects says what a bad record does. 0 (the default): Next returns
 	// its *RecordError and the chunker stops. N > 0: up to N bad records are
 	// skipped and handed to OnReject; the next one makes Next fail with
-	// ErrTooManyRejects. -1: any number are skipped.
+	// ErrTooManyRejects (wrapping its *RecordError; it is not handed to
+	// OnReject). -1: any number are skipped.
 	MaxRejects int
 
 	// OnReject, if set, is called synchronously from Next with each record

@@ -37,7 +37,7 @@ type RecordError struct {
 	Source string // Config.Source
 	Line   int    // 1-based line of the problem (for ErrRecordTooLarge, where the record starts)
 	Column int    // 1-based byte column in that line
-	Row    int    // CSV/TSV only: 1-based row, the header being row 1
+	Row    int    // CSV/TSV only: 1-based row as a spreadsheet numbers it (header 1, blank rows counted)
 	Err    error  // the reason, wrapping one of the Err* sentinels
 }
 
