@@ -47,7 +47,8 @@ func (r *csvReader) parseHeader(c *Chunker, row []byte) error {
 			i := findField(*fields, string(seg))
 			switch {
 			case i < 0:
-				f := csvField{name: string(seg), col: -1, prefix: append(append([]byte{','}, key...), ':', '{')}
+				prefix := append(append(make([]byte, 0, len(key)+24), ','), key...) // room for appendShort
+				f := csvField{name: string(seg), col: -1, prefix: append(prefix, ':', '{')}
 				if leaf {
 					f.col = col
 					f.prefix[len(f.prefix)-1] = '"'
