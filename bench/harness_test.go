@@ -31,6 +31,10 @@ import (
 // says it did), the emulator's Stats (what the server saw, by endpoint) and
 // the child's resource usage (peak RSS from getrusage, peak heap from the
 // runtime's GODEBUG=gctrace=1 lines on its stderr).
+//
+// BULKLOAD_BENCH_LOG=DIR runs the command with -v and keeps each run's
+// stderr (every API call with its timing, the poller's sleeps, the GC
+// trace) in DIR/<benchmark name>.log, to see where a run's time went.
 
 // sharedDir holds the binary and the input files of this test process; it
 // is removed when the process ends.
@@ -227,6 +231,10 @@ func runCommand(b *testing.B, spec runSpec) runOutcome {
 	if spec.errorsOnly {
 		args = append(args, "--errors-only")
 	}
+	logDir := os.Getenv("BULKLOAD_BENCH_LOG")
+	if logDir != "" {
+		args = append([]string{"-v"}, args...)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
@@ -286,6 +294,12 @@ func runCommand(b *testing.B, spec runSpec) runOutcome {
 		}
 	}
 	out.heapMiB = peakHeap(stderr.Bytes())
+	if logDir != "" {
+		name := filepath.Join(logDir, strings.NewReplacer("/", "_", "=", "-").Replace(b.Name())+".log")
+		if err := os.WriteFile(name, stderr.Bytes(), 0o644); err != nil {
+			b.Log(err)
+		}
+	}
 	return out
 }
 

@@ -28,6 +28,7 @@ import (
 //	heap-MiB       peak Go heap of that process (largest gctrace heap)
 //	x-RSS-100k     RSS-MiB ÷ that of the 100k run in the same mode and process
 //	records/s      records ÷ wall time (loopback, CPUs shared with the emulator)
+//	calls/failed   (errors-only) calls ÷ failed records; pages/failed: listing calls only
 //
 // The job polls are the one time-dependent part: here the job is done at
 // once, so they are the fewest possible. A real run at 600/min polls the
@@ -67,6 +68,10 @@ func BenchmarkRunScale(b *testing.B) {
 				b.ReportMetric(rss, "RSS-MiB")
 				b.ReportMetric(out.heapMiB, "heap-MiB")
 				b.ReportMetric(float64(b.N*n)/wall.Seconds(), "records/s")
+				if errorsOnly && out.sum.Failed > 0 {
+					b.ReportMetric(float64(out.calls)/float64(out.sum.Failed), "calls/failed")
+					b.ReportMetric(float64(out.pages)/float64(out.sum.Failed), "pages/failed")
+				}
 				if n == 100_000 {
 					rss100k[errorsOnly] = rss
 				} else if base := rss100k[errorsOnly]; base > 0 && rss > 0 {
