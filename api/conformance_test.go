@@ -167,6 +167,7 @@ func TestSection11Errors(t *testing.T) {
 		{"404 results", func() error { _, _, err := c.ListResults(ctx, 999999, api.ListOptions{}); return err }, 404, ""},
 		{"422 type missing", func() error { _, _, err := c.CreateJob(ctx, api.CreateJobRequest{}); return err }, 422, "type"},
 		{"422 type unknown", func() error { _, _, err := c.CreateJob(ctx, api.CreateJobRequest{Type: "nope/upsert"}); return err }, 422, "type"},
+		{"malformed JSON body", func() error { _, _, err := c.CreateJobData(ctx, open.ID, []byte(`{"data":[{"a":`)); return err }, 400, ""},
 		{"422 data missing", func() error { _, _, err := c.CreateJobData(ctx, open.ID, []byte(`{}`)); return err }, 422, "data"},
 		{"422 data empty", func() error { _, _, err := c.CreateJobData(ctx, open.ID, body()); return err }, 422, "data"},
 		{"422 data over 5000", func() error { _, _, err := c.CreateJobData(ctx, open.ID, body(big...)); return err }, 422, "data"},
