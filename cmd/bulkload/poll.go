@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/bulkload/bulkload/api"
 	"github.com/bulkload/bulkload/poller"
@@ -34,25 +35,39 @@ func (p *plan) results(ctx context.Context) error {
 		return err
 	}
 	p.sum.Files.Success, p.sum.Files.Errors = fc.Success, fc.Errors
+	// checkpoint makes the rows written so far durable and saves the
+	// cursor with the files' offsets, so a resume cuts the files back to
+	// exactly the rows the cursor covers. It runs at most every
+	// checkpointEvery while rows stream (each costs fsyncs), and once at
+	// the end, however the poll ended.
+	checkpoint := func(cursor int64) error {
+		if p.m == nil || p.dir == "" {
+			return nil
+		}
+		if err := files.Sync(); err != nil {
+			return err
+		}
+		off := files.Offsets()
+		p.m.Poll.Cursor = cursor
+		p.m.Extra["success_offset"] = strconv.FormatInt(off.Success, 10)
+		p.m.Extra["errors_offset"] = strconv.FormatInt(off.Errors, 10)
+		if err := p.m.Save(p.dir); err != nil {
+			return fmt.Errorf("saving the manifest: %w", err)
+		}
+		return nil
+	}
 	var saveErr error
+	var saved time.Time
 	p.poll, err = poller.New(p.client, poller.Config{
 		ErrorsOnly: p.o.errorsOnly,
 		StartAfter: start,
 		Logger:     p.a.logger(),
 		Progress: func(s poller.Stats) {
-			if p.m == nil || p.dir == "" || saveErr != nil || s.Cursor == p.m.Poll.Cursor {
+			if saveErr != nil || p.m == nil || s.Cursor == p.m.Poll.Cursor || time.Since(saved) < checkpointEvery {
 				return
 			}
-			if saveErr = files.Sync(); saveErr != nil {
-				return
-			}
-			off := files.Offsets()
-			p.m.Poll.Cursor = s.Cursor
-			p.m.Extra["success_offset"] = strconv.FormatInt(off.Success, 10)
-			p.m.Extra["errors_offset"] = strconv.FormatInt(off.Errors, 10)
-			if err := p.m.Save(p.dir); err != nil {
-				saveErr = fmt.Errorf("saving the manifest: %w", err)
-			}
+			saved = time.Now()
+			saveErr = checkpoint(s.Cursor)
 		},
 	})
 	if err != nil {
@@ -67,6 +82,11 @@ func (p *plan) results(ctx context.Context) error {
 		return files.Write(r)
 	})
 	prog.stop()
+	if saveErr == nil && st.Cursor > start {
+		// Every row up to st.Cursor was handed over and written, whatever
+		// stopped the poll.
+		saveErr = checkpoint(st.Cursor)
+	}
 	if cerr := files.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -86,13 +106,17 @@ func (p *plan) results(ctx context.Context) error {
 	}
 	if p.m != nil && p.dir != "" {
 		p.m.Poll.Done = true
-		p.m.Poll.Cursor = st.Cursor
 		if err := p.m.Save(p.dir); err != nil {
 			return fmt.Errorf("saving the manifest: %w", err)
 		}
 	}
 	return nil
 }
+
+// checkpointEvery is how often the results checkpoint is saved while rows
+// stream: rarely enough that its fsyncs cost nothing next to the calls,
+// often enough that a resume re-reads only seconds of results.
+const checkpointEvery = 2 * time.Second
 
 func (p *plan) pollLine() string {
 	s := p.poll.Stats()
