@@ -60,6 +60,12 @@ func (p *plan) execute(ctx context.Context) (err error) {
 	p.sum.ErrorsOnly = p.o.errorsOnly
 	defer func() { err = p.finish(err) }()
 
+	// A missing key or a bad budget is known before reading a large file.
+	if !p.o.dryRun {
+		if err := p.connect(); err != nil {
+			return err
+		}
+	}
 	// Once the upload is complete the input is no longer needed: a
 	// resume only marks the job ready and reads results.
 	if p.m == nil || !p.m.Upload.Complete {
@@ -69,9 +75,6 @@ func (p *plan) execute(ctx context.Context) (err error) {
 	}
 	if p.o.dryRun {
 		return nil
-	}
-	if err := p.connect(); err != nil {
-		return err
 	}
 	if err := p.prepareJob(ctx); err != nil {
 		return err
@@ -173,9 +176,12 @@ func (p *plan) finish(err error) error {
 	if err != nil {
 		p.sum.Error = oneLine(err)
 	}
-	if p.a.g.json {
+	switch {
+	case isUsage(err):
+		// Nothing ran: the one-line usage error says it all.
+	case p.a.g.json:
 		p.sum.print(p.a.env.Stdout, true)
-	} else if !p.a.g.quiet {
+	case !p.a.g.quiet:
 		p.sum.print(p.a.env.Stderr, false)
 	}
 	switch {
