@@ -122,7 +122,8 @@ func (r *csvReader) nextRow(c *Chunker) (st rowStatus, n, next, bad int, err err
 // scanRow splits data into the cells of its first row. eof says no more
 // input follows data.
 func (r *csvReader) scanRow(data []byte, eof bool) (st rowStatus, n, next, bad int) {
-	r.cells = r.cells[:0]
+	cells := r.cells[:0] // a local slice, stored back before each return
+
 	i := 0
 	for {
 		if i < len(data) && data[i] == '"' {
@@ -130,6 +131,7 @@ func (r *csvReader) scanRow(data []byte, eof bool) (st rowStatus, n, next, bad i
 			for {
 				k := bytes.IndexByte(data[j:], '"')
 				if k < 0 || (j+k+1 == len(data) && !eof) {
+					r.cells = cells
 					if eof {
 						return r.badRow(ErrQuote, len(data), i) // never closed: the rest is the field
 					}
@@ -142,29 +144,35 @@ func (r *csvReader) scanRow(data []byte, eof bool) (st rowStatus, n, next, bad i
 				}
 				break
 			}
-			r.cells = append(r.cells, csvCell{start: i + 1, end: j, quoted: true})
+			cells = append(cells, csvCell{start: i + 1, end: j, quoted: true})
 			j++ // past the closing quote
 			switch {
 			case j == len(data):
+				r.cells = cells
 				return rowOK, j, j, 0 // eof, or more would have been asked for above
 			case data[j] == r.comma:
 				i = j + 1
 				continue
 			case data[j] == '\n':
+				r.cells = cells
 				return rowOK, j, j + 1, 0
 			case data[j] == '\r' && j+1 < len(data) && data[j+1] == '\n':
+				r.cells = cells
 				return rowOK, j, j + 2, 0
 			case data[j] == '\r' && j+1 == len(data):
+				r.cells = cells
 				if !eof {
 					return rowNeedMore, 0, 0, 0
 				}
 				return rowOK, j, j + 1, 0 // a final '\r' is dropped, as encoding/csv does
 			}
+			r.cells = cells
 			return r.badRow(ErrQuote, lineEnd(data, j), j)
 		}
 		j, plain := r.fieldEnd(data, i)
 		if j == len(data) {
 			if !eof {
+				r.cells = cells
 				return rowNeedMore, 0, 0, 0
 			}
 			end := j
@@ -172,11 +180,13 @@ func (r *csvReader) scanRow(data []byte, eof bool) (st rowStatus, n, next, bad i
 				end-- // a final '\r' is dropped, as encoding/csv does
 				plain = false
 			}
-			r.cells = append(r.cells, csvCell{start: i, end: end, plain: plain})
+			cells = append(cells, csvCell{start: i, end: end, plain: plain})
+			r.cells = cells
 			return rowOK, end, j, 0
 		}
 		switch data[j] {
 		case '"':
+			r.cells = cells
 			return r.badRow(ErrBareQuote, lineEnd(data, j), j)
 		case '\n':
 			end := j
@@ -184,10 +194,11 @@ func (r *csvReader) scanRow(data []byte, eof bool) (st rowStatus, n, next, bad i
 				end--
 				plain = false // the '\r' was seen as special; the rest may be plain
 			}
-			r.cells = append(r.cells, csvCell{start: i, end: end, plain: plain})
+			cells = append(cells, csvCell{start: i, end: end, plain: plain})
+			r.cells = cells
 			return rowOK, end, j + 1, 0
 		}
-		r.cells = append(r.cells, csvCell{start: i, end: j, plain: plain})
+		cells = append(cells, csvCell{start: i, end: j, plain: plain})
 		i = j + 1
 	}
 }

@@ -6,43 +6,70 @@ import "encoding/binary"
 
 // encode appends the JSON object for the current row to dst. If a cell is
 // not valid UTF-8 it returns the row index of the bad byte, else -1.
+//
+// Every member is written with its prefix's leading comma; the first one's
+// comma then becomes the object's '{' (an object with no members is "{}"),
+// which spares a test and a re-slice per member.
 func (r *csvReader) encode(dst, row []byte, fields []csvField) ([]byte, int) {
-	dst = append(dst, '{')
-	first := len(dst)
+	open := len(dst)
+	cells := r.cells
 	for i := range fields {
 		f := &fields[i]
-		prefix := f.prefix
-		if len(dst) == first {
-			prefix = prefix[1:]
-		}
 		if f.col >= 0 {
-			cell := r.cells[f.col]
+			cell := &cells[f.col]
 			if cell.end == cell.start {
 				continue
 			}
-			dst = appendShort(dst, prefix)
 			v := row[cell.start:cell.end]
 			if cell.plain {
-				dst = append(appendShort(dst, v), '"')
+				dst = appendMember(dst, f.prefix, v)
 				continue
 			}
+			dst = appendShort(dst, f.prefix[:len(f.prefix)-1])
 			var bad int
-			if dst, bad = appendString(dst[:len(dst)-1], v, cell.quoted); bad >= 0 {
+			if dst, bad = appendString(dst, v, cell.quoted); bad >= 0 {
 				return dst, cell.start + bad
 			}
 			continue
 		}
 		mark := len(dst)
-		dst = append(dst, prefix[:len(prefix)-1]...) // the object's own '{' comes from encode
+		dst = append(dst, f.prefix[:len(f.prefix)-1]...) // the object's own '{' comes from encode
 		var bad int
 		if dst, bad = r.encode(dst, row, f.children); bad >= 0 {
 			return dst, bad
 		}
-		if len(dst) == mark+len(prefix)+1 { // "key":{} : every cell empty
+		if len(dst) == mark+len(f.prefix)+1 { // ,"key":{} : every cell empty
 			dst = dst[:mark]
 		}
 	}
+	if len(dst) == open {
+		return append(dst, '{', '}'), -1
+	}
+	dst[open] = '{' // was the first member's comma
 	return append(dst, '}'), -1
+}
+
+// appendMember appends a member's key prefix (`,"name":"`), its plain value
+// v and the closing quote. When both are at most 24 bytes with room past
+// their ends (see appendShort), it copies them as 8-byte words.
+func appendMember(dst, prefix, v []byte) []byte {
+	n := len(dst)
+	if len(prefix) > 24 || len(v) > 24 || cap(prefix) < 24 || cap(v) < 24 || cap(dst)-n < 49 {
+		dst = append(dst, prefix...)
+		dst = append(dst, v...)
+		return append(dst, '"')
+	}
+	d := dst[n : n+49]
+	p, s := prefix[:24], v[:24]
+	binary.LittleEndian.PutUint64(d[0:8], binary.LittleEndian.Uint64(p[0:8]))
+	binary.LittleEndian.PutUint64(d[8:16], binary.LittleEndian.Uint64(p[8:16]))
+	binary.LittleEndian.PutUint64(d[16:24], binary.LittleEndian.Uint64(p[16:24]))
+	d = d[len(prefix):]
+	binary.LittleEndian.PutUint64(d[0:8], binary.LittleEndian.Uint64(s[0:8]))
+	binary.LittleEndian.PutUint64(d[8:16], binary.LittleEndian.Uint64(s[8:16]))
+	binary.LittleEndian.PutUint64(d[16:24], binary.LittleEndian.Uint64(s[16:24]))
+	d[len(v)] = '"'
+	return dst[:n+len(prefix)+len(v)+1]
 }
 
 // appendString appends s to dst as a JSON string. For a quoted CSV cell

@@ -31,10 +31,19 @@ func hasByte(v, pat uint64) uint64 {
 // copied into a JSON string as they are.
 func (r *csvReader) fieldEnd(b []byte, i int) (int, bool) {
 	plain := true
+	commas := r.commas
 	for ; i+8 <= len(b); i += 8 {
 		v := binary.LittleEndian.Uint64(b[i : i+8])
 		s := special(v)
-		if e := hasByte(v, r.commas) | hasByte(v, nls) | hasByte(v, quotes); e != 0 {
+		if s == 0 {
+			// No quote, control byte or non-ASCII: only the separator can
+			// end the field here.
+			if e := hasByte(v, commas); e != 0 {
+				return i + bits.TrailingZeros64(e)>>3, plain
+			}
+			continue
+		}
+		if e := hasByte(v, commas) | hasByte(v, nls) | hasByte(v, quotes); e != 0 {
 			k := bits.TrailingZeros64(e)
 			// Bits below k flag bytes before the end; a false hit can only
 			// sit above a true one, so any bit there means a true hit.
