@@ -345,3 +345,30 @@ func TestRejectsKeptWhenNoJob(t *testing.T) {
 		t.Errorf("%d jobs created; want none", n)
 	}
 }
+
+// TestResumeAfterUpload: a run stopped after its upload (--no-wait) resumes
+// without its input, and the summary still counts the records.
+func TestResumeAfterUpload(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, apitestConfig())
+	in := writePeople(t, 130, nil)
+	state := filepath.Join(t.TempDir(), "state")
+	env := map[string]string{"SALESLOFT_API_KEY": testKey, "SALESLOFT_BASE_URL": srv.URL, "XDG_STATE_HOME": state}
+	main := func(args ...string) (int, string, string) {
+		var out, errb strings.Builder
+		code := Main(context.Background(), args, Env{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }})
+		return code, out.String(), errb.String()
+	}
+	if code, _, errb := main("run", "--type", "person/upsert", "--no-wait", "--batch-size", "50", "--results-dir", t.TempDir(), in); code != exitOK {
+		t.Fatalf("run --no-wait: exit %d\n%s", code, errb)
+	}
+	os.Remove(in) // no longer needed once stored
+	code, out, errb := main("resume", "--last", "--json")
+	if code != exitOK {
+		t.Fatalf("resume: exit %d\n%s", code, errb)
+	}
+	s := decodeSummary(t, out)
+	if s.Records != 130 || s.Batches != 3 || s.Uploaded != 130 || s.Succeeded != 130 || s.State != "done" {
+		t.Errorf("resume summary %+v; want 130 records in 3 batches, all succeeded", s)
+	}
+}

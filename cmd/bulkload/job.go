@@ -117,13 +117,16 @@ func (p *plan) createJob(ctx context.Context) error {
 	p.jobID = job.ID
 	p.sum.JobID = job.ID
 	p.sum.State = string(job.State)
-	// The check pass wrote rejects under a temporary name.
+	// The check pass wrote rejects under a temporary name. The job exists
+	// now and its manifest is not saved yet: failing here would leave a
+	// job no resume can find, so a failed rename only keeps the old name.
 	if p.sum.Files.Rejects != "" {
 		final := p.rejectsPath()
 		if err := os.Rename(p.sum.Files.Rejects, final); err != nil {
-			return fmt.Errorf("rejects file: %w", err)
+			fmt.Fprintf(p.a.env.Stderr, "bulkload: warning: rejects stay in %s: %v\n", p.sum.Files.Rejects, err)
+		} else {
+			p.sum.Files.Rejects = final
 		}
-		p.sum.Files.Rejects = final
 	}
 	fmt.Fprintf(p.a.env.Stderr, "Created bulk job %d (%s, %q)\n", job.ID, job.Type, name)
 	return nil

@@ -72,6 +72,8 @@ func (p *plan) execute(ctx context.Context) (err error) {
 		if err := p.checkInput(ctx); err != nil {
 			return err
 		}
+	} else {
+		p.sum.Records, p.sum.Batches = p.m.Upload.AckedRecords, int64(p.m.Upload.Batches)
 	}
 	if p.o.dryRun {
 		return nil
