@@ -311,8 +311,12 @@ func TestExecutionOneJobAtATime(t *testing.T) {
 		ids = append(ids, j.ID)
 	}
 	for {
-		a, _, _ := c.GetJob(ctx, ids[0])
+		// Read the second job first: done is terminal, so if the first
+		// job is still not done afterwards, it was not done when the
+		// second was read either. The other order races with the
+		// executor finishing the first job between the two reads.
 		b, _, _ := c.GetJob(ctx, ids[1])
+		a, _, _ := c.GetJob(ctx, ids[0])
 		if b.Processed > 0 && a.State != api.StateDone {
 			t.Fatalf("second job processing (%d) while the first is %s", b.Processed, a.State)
 		}
