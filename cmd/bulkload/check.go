@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,13 +15,14 @@ import (
 // checkInput reads the whole input once before any API call: it proves
 // every record valid (or counts the rejects) so that a bad file fails
 // before a job exists, and it gives the totals progress and ETA need.
-// Standard input can be read only once, so it is checked while uploading.
+// Standard input can be read only once, so it is checked while uploading;
+// only its first batch is read before the job is created.
 func (p *plan) checkInput(ctx context.Context) error {
 	if p.input == "-" {
 		if p.o.dryRun {
 			return p.scan(ctx, p.a.env.Stdin, true)
 		}
-		return nil
+		return p.primeStdin()
 	}
 	st, err := os.Stat(p.input)
 	if err != nil {
@@ -106,4 +108,59 @@ func (p *plan) rejectsPath() string {
 		return filepath.Join(p.o.resultsDir, "dry-run-rejects.jsonl")
 	}
 	return filepath.Join(p.o.resultsDir, fmt.Sprintf(".bulkload-rejects-%d.jsonl", os.Getpid()))
+}
+
+// primeStdin opens standard input and reads its first batch, so that an
+// empty input, or one whose first record is bad (most often the wrong
+// format), fails before a job exists rather than leaving an empty job.
+// upload goes on from that batch.
+func (p *plan) primeStdin() error {
+	cfg, err := p.chunkConfig()
+	if err != nil {
+		return err
+	}
+	rej := &rejectFile{path: p.rejectsPath()}
+	cfg.OnReject = rej.add
+	c, err := chunker.New(p.a.env.Stdin, cfg)
+	if err != nil {
+		return err
+	}
+	b, err := c.Next()
+	if err == nil {
+		p.stdin, p.first, p.stdinRej = c, &b, rej
+		return nil
+	}
+	// The input ends (or fails) within its first batch: nothing is uploaded.
+	c.Close()
+	if cerr := rej.close(); cerr != nil && (err == nil || err == io.EOF) {
+		err = cerr
+	}
+	s := c.Stats()
+	p.sum.Records, p.sum.Rejected = s.Records, s.Rejects
+	if rej.n > 0 {
+		p.sum.Files.Rejects = rej.path
+	}
+	switch {
+	case err != io.EOF:
+		return err
+	case s.Records == 0 && s.Rejects == 0:
+		return errors.New("standard input holds no records: nothing to load")
+	default:
+		return fmt.Errorf("standard input holds no valid records: all %d were rejected", s.Rejects)
+	}
+}
+
+// primed is a chunker whose first batch was already read.
+type primed struct {
+	first *chunker.Batch
+	c     *chunker.Chunker
+}
+
+// Next returns the primed batch, then the chunker's.
+func (s *primed) Next() (chunker.Batch, error) {
+	if b := s.first; b != nil {
+		s.first = nil
+		return *b, nil
+	}
+	return s.c.Next()
 }

@@ -120,6 +120,18 @@ func (p *plan) createJob(ctx context.Context) error {
 	// The check pass wrote rejects under a temporary name. The job exists
 	// now and its manifest is not saved yet: failing here would leave a
 	// job no resume can find, so a failed rename only keeps the old name.
+	if r := p.stdinRej; r != nil {
+		// Standard input's rejects file is still being written: rename it
+		// open (or, if it has none yet, name the file it will create).
+		final := p.rejectsPath()
+		if r.f == nil {
+			r.path = final
+		} else if err := os.Rename(r.path, final); err != nil {
+			fmt.Fprintf(p.a.env.Stderr, "bulkload: warning: rejects stay in %s: %v\n", r.path, err)
+		} else {
+			r.path = final
+		}
+	}
 	if p.sum.Files.Rejects != "" {
 		final := p.rejectsPath()
 		if err := os.Rename(p.sum.Files.Rejects, final); err != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,13 +69,19 @@ type result struct {
 // cli runs the command in-process with srv's URL and key in the environment.
 func cli(t *testing.T, ctx context.Context, srv *apitest.Server, args ...string) result {
 	t.Helper()
+	return cliStdin(t, ctx, srv, nil, args...)
+}
+
+// cliStdin is cli with stdin as the command's standard input.
+func cliStdin(t *testing.T, ctx context.Context, srv *apitest.Server, stdin io.Reader, args ...string) result {
+	t.Helper()
 	var out, errb bytes.Buffer
 	env := map[string]string{"SALESLOFT_API_KEY": testKey, "XDG_STATE_HOME": filepath.Join(t.TempDir(), "state")}
 	if srv != nil {
 		env["SALESLOFT_BASE_URL"] = srv.URL
 	}
 	code := Main(ctx, append(args, "--rate-limit", "100000", "--rate-window", "1s"), Env{
-		Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] },
+		Stdin: stdin, Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] },
 	})
 	if strings.Contains(out.String()+errb.String(), testKey) {
 		t.Errorf("the API key appears in the output:\n%s\n%s", out.String(), errb.String())

@@ -38,7 +38,13 @@ type plan struct {
 	start   time.Time
 	check   chunker.Stats // the input as the check pass read it
 	checked bool
-	sum     summary
+
+	// Standard input is read once: primeStdin opens it and reads its first
+	// batch before the job is created, and upload goes on from there.
+	stdin    *chunker.Chunker
+	first    *chunker.Batch
+	stdinRej *rejectFile
+	sum      summary
 }
 
 // execute runs the plan to its end, prints the summary and returns the
@@ -155,10 +161,24 @@ func (p *plan) finish(err error) error {
 	if p.poll != nil {
 		p.sum.Retries += p.poll.Stats().Retries
 	}
+	if r := p.stdinRej; r != nil {
+		// The run may have ended between reading standard input's first
+		// batch and uploading it: its rejects are still buffered.
+		if cerr := r.close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		if r.n > 0 {
+			p.sum.Files.Rejects = r.path
+		}
+		p.sum.Rejected = p.stdin.Stats().Rejects
+	}
 	if p.jobID == 0 && p.sum.Files.Rejects != "" && !p.o.dryRun {
 		// The run ended before a job existed: keep the rejects under a name
 		// a person finds, not the check pass's temporary one.
 		base := filepath.Base(p.input)
+		if p.input == "-" {
+			base = "stdin"
+		}
 		for ext := filepath.Ext(base); ext != ""; ext = filepath.Ext(base) {
 			base = strings.TrimSuffix(base, ext)
 		}

@@ -21,15 +21,17 @@ func (p *plan) upload(ctx context.Context) error {
 	}
 	var rej *rejectFile
 	var c *chunker.Chunker
+	var src uploader.Source
 	if p.input == "-" {
-		rej = &rejectFile{path: p.rejectsPath()}
-		cfg.OnReject = rej.add
-		c, err = chunker.New(p.a.env.Stdin, cfg)
+		// primeStdin opened it and read the first batch.
+		c, rej = p.stdin, p.stdinRej
+		src = &primed{first: p.first, c: c}
 	} else {
 		c, err = chunker.Open(p.input, cfg) // rejects were written by the check pass
-	}
-	if err != nil {
-		return err
+		if err != nil {
+			return err
+		}
+		src = c
 	}
 	defer c.Close()
 	p.up, err = uploader.New(uploader.Config{
@@ -43,7 +45,7 @@ func (p *plan) upload(ctx context.Context) error {
 		return usageError{err}
 	}
 	prog := startProgress(p.a.env.Stderr, p.a.progressOn(), p.uploadLine)
-	_, err = p.up.Upload(ctx, p.jobID, c)
+	_, err = p.up.Upload(ctx, p.jobID, src)
 	prog.stop()
 	if rej != nil {
 		if cerr := rej.close(); cerr != nil && err == nil {
