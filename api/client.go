@@ -197,11 +197,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, query url.Va
 			Sent: true, Err: fmt.Errorf("reading the %d response: %w", resp.StatusCode, readErr)}
 	}
 	if out != nil {
-		env := envelope{Data: out}
-		if err := json.Unmarshal(data, &env); err != nil || !env.present {
-			if err == nil {
-				err = errors.New(`the response has no "data" member`)
-			}
+		if err := decodeData(data, out); err != nil {
 			return resp, &Error{Op: op, Method: method, Path: path, RateLimit: resp.RateLimit,
 				Sent: true, Err: fmt.Errorf("decoding the %d response: %w", resp.StatusCode, err)}
 		}
@@ -209,24 +205,19 @@ func (c *Client) call(ctx context.Context, op, method, path string, query url.Va
 	return resp, nil
 }
 
-// envelope decodes {"data": ...} into Data and notes whether "data" was there.
-type envelope struct {
-	Data    any
-	present bool
-}
-
-func (e *envelope) UnmarshalJSON(b []byte) error {
-	var raw struct {
+// decodeData decodes the "data" member of a {"data": ...} envelope into out.
+// The envelope is split first, so the page's rows are decoded once.
+func decodeData(body []byte, out any) error {
+	var env struct {
 		Data json.RawMessage `json:"data"`
 	}
-	if err := json.Unmarshal(b, &raw); err != nil {
+	if err := json.Unmarshal(body, &env); err != nil {
 		return err
 	}
-	if len(raw.Data) == 0 {
-		return nil
+	if len(env.Data) == 0 {
+		return errors.New(`the response has no "data" member`)
 	}
-	e.present = true
-	return json.Unmarshal(raw.Data, e.Data)
+	return json.Unmarshal(env.Data, out)
 }
 
 // decodeErrorBody fills Message and Fields from {"error": "..."} or

@@ -318,3 +318,41 @@ func TestCertificateErrorIsFinal(t *testing.T) {
 		t.Errorf("self-signed server: err %v, retryable %v; want a final certificate error", err, IsRetryable(err))
 	}
 }
+
+// TestSuccessEnvelope: a 2xx answer is read through its {"data": ...}
+// envelope; one without "data", or not JSON, is an error that says the
+// call took effect (Sent) but its answer could not be read.
+func TestSuccessEnvelope(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		want    int64 // the job id decoded; -1 for an error
+		wantErr string
+	}{
+		{"data", `{"data":{"id":7,"type":"person/upsert"}}`, 7, ""},
+		{"data and more", `{"meta":{},"data":{"id":8},"x":[1]}`, 8, ""},
+		{"no data", `{"id":7}`, -1, `no "data" member`},
+		{"empty object", `{}`, -1, `no "data" member`},
+		{"not JSON", `<html>`, -1, "decoding the 200 response"},
+		{"wrong type", `{"data":[1]}`, -1, "decoding the 200 response"},
+		{"truncated", `{"data":{"id":7`, -1, "decoding the 200 response"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, tt.body)
+			})
+			job, _, err := c.GetJob(context.Background(), 7)
+			if tt.want >= 0 {
+				if err != nil || job.ID != tt.want {
+					t.Fatalf("GetJob = %+v, %v; want id %d", job, err, tt.want)
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) || !e.Sent || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("GetJob err = %v; want a sent *Error saying %q", err, tt.wantErr)
+			}
+		})
+	}
+}
