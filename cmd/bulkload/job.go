@@ -85,7 +85,11 @@ func (p *plan) prepareJob(ctx context.Context) error {
 func (p *plan) createJob(ctx context.Context) error {
 	name := p.o.name
 	if name == "" {
-		name = fmt.Sprintf("bulkload %s %s", filepath.Base(p.input), time.Now().UTC().Format("2006-01-02T15:04:05.000Z"))
+		in := filepath.Base(p.input)
+		if p.input == "-" {
+			in = "stdin"
+		}
+		name = fmt.Sprintf("bulkload %s %s", in, time.Now().UTC().Format("2006-01-02T15:04:05.000Z"))
 	}
 	since := time.Now().Add(-time.Minute)
 	var job api.Job

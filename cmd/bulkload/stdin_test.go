@@ -51,6 +51,12 @@ func TestRunStdin(t *testing.T) {
 				t.Errorf("summary = %+v; want 1200 records in 3 batches, all succeeded, 2 rejected", s)
 			}
 			storedOnce(t, srv, s.JobID, in)
+			if s.Bytes < int64(len(valid)) {
+				t.Errorf("summary bytes = %d; want the %d bytes of the request bodies", s.Bytes, len(valid))
+			}
+			if j, _ := srv.Job(testKey, s.JobID); j.Name == nil || !strings.HasPrefix(*j.Name, "bulkload stdin ") {
+				t.Errorf("job name %v; want it to say the input was stdin", j.Name)
+			}
 			if filepath.Base(s.Files.Rejects) != jobFile(s.JobID, "rejects.jsonl") {
 				t.Errorf("rejects file %s; want <job id>-rejects.jsonl", s.Files.Rejects)
 			}

@@ -59,7 +59,11 @@ func (s *summary) print(w io.Writer, asJSON bool) {
 		row("input", s.Input)
 	}
 	if s.Records > 0 || s.Batches > 0 || s.DryRun {
-		row("records", fmt.Sprintf("%d valid in %d batches (%s)", s.Records, s.Batches, humanBytes(s.Bytes)))
+		batches := "batches"
+		if s.Batches == 1 {
+			batches = "batch"
+		}
+		row("records", fmt.Sprintf("%d valid in %d %s (%s)", s.Records, s.Batches, batches, humanBytes(s.Bytes)))
 	}
 	if !s.DryRun && s.Command != "results" {
 		row("uploaded", s.Uploaded)

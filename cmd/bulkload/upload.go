@@ -59,6 +59,7 @@ func (p *plan) upload(ctx context.Context) error {
 	if !p.checked {
 		s := c.Stats()
 		p.sum.Records, p.sum.Batches = s.Records, s.Batches
+		p.sum.Bytes = p.up.Stats().Bytes // stdin is never resumed: this run stored them all
 	}
 	if m := p.up.Manifest(); m != nil && p.m != nil {
 		p.m = m
