@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -130,9 +129,11 @@ var (
 func bulkloadBinary(b *testing.B) string {
 	b.Helper()
 	binaryOnce.Do(func() {
+		// go test puts its own GOROOT/bin first in the test's PATH.
 		goCmd, err := exec.LookPath("go")
 		if err != nil {
-			goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+			binaryErr = fmt.Errorf("finding the go command: %v", err)
+			return
 		}
 		binaryPath = filepath.Join(sharedDir, "bulkload")
 		cmd := exec.Command(goCmd, "build", "-o", binaryPath, "github.com/bulkload/bulkload/cmd/bulkload")

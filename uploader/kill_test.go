@@ -2,7 +2,6 @@ package uploader
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,5 +92,5 @@ func TestKillAndResume(t *testing.T) {
 	if jobs := env.srv.Jobs(testKey); len(jobs) != 1 {
 		t.Errorf("the team has %d jobs; want 1", len(jobs))
 	}
-	t.Log(fmt.Sprintf("emulator: %+v", env.srv.Stats()))
+	t.Logf("emulator: %+v", env.srv.Stats())
 }
