@@ -121,9 +121,9 @@ func (p *plan) createJob(ctx context.Context) error {
 	p.jobID = job.ID
 	p.sum.JobID = job.ID
 	p.sum.State = string(job.State)
-	// The check pass wrote rejects under a temporary name. The job exists
-	// now and its manifest is not saved yet: failing here would leave a
-	// job no resume can find, so a failed rename only keeps the old name.
+	// The job exists now and its manifest is not saved yet: failing here
+	// would leave a job no resume can find, so a failed rename of a
+	// rejects file only keeps its old name.
 	if r := p.stdinRej; r != nil {
 		// Standard input's rejects file is still being written: rename it
 		// open (or, if it has none yet, name the file it will create).
@@ -136,6 +136,7 @@ func (p *plan) createJob(ctx context.Context) error {
 			r.path = final
 		}
 	}
+	// The check pass wrote a file's rejects under a temporary name.
 	if p.sum.Files.Rejects != "" {
 		final := p.rejectsPath()
 		if err := os.Rename(p.sum.Files.Rejects, final); err != nil {
