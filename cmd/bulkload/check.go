@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bulkload/bulkload/chunker"
+	"golang.org/x/term"
 )
 
 // checkInput reads the whole input once before any API call: it proves
@@ -118,6 +119,10 @@ func (p *plan) primeStdin() error {
 	cfg, err := p.chunkConfig()
 	if err != nil {
 		return err
+	}
+	if f, ok := p.a.env.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !p.a.g.quiet {
+		// Not a pipe: say what it waits for rather than seem to hang.
+		fmt.Fprintln(p.a.env.Stderr, "Reading records from the terminal; end with Ctrl-D (or pass a file instead of -).")
 	}
 	rej := &rejectFile{path: p.rejectsPath()}
 	cfg.OnReject = rej.add
