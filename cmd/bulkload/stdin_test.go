@@ -115,3 +115,32 @@ func TestRunStdinNothingToLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestUploadStdin: upload --job reads standard input into an existing
+// open job, keeps it open, and an empty stdin adds nothing.
+func TestUploadStdin(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, apitestConfig())
+	id := createOpenJob(t, srv)
+	in := writePeople(t, 700, nil)
+	f, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := cliStdin(t, context.Background(), srv, f, "upload", "--job", jobIDString(id), "--batch-size", "300", "--results-dir", t.TempDir(), "--json", "-")
+	if r.code != exitOK {
+		t.Fatalf("upload: exit %d; want 0\n%s", r.code, r.stderr)
+	}
+	if s := decodeSummary(t, r.stdout); s.Uploaded != 700 || s.Batches != 3 {
+		t.Errorf("summary = %+v; want 700 uploaded in 3 batches", s)
+	}
+	storedOnce(t, srv, id, in)
+	r = cliStdin(t, context.Background(), srv, strings.NewReader(""), "upload", "--job", jobIDString(id), "--results-dir", t.TempDir(), "-")
+	if r.code != exitFailed || !strings.Contains(r.stderr, "standard input holds no records") {
+		t.Errorf("empty upload: exit %d %q; want 1, no records", r.code, r.stderr)
+	}
+	if j, _ := srv.Job(testKey, id); j.State != "open" || j.Total != 700 {
+		t.Errorf("job = %s with %d records; want open with 700", j.State, j.Total)
+	}
+}
