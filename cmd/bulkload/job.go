@@ -26,17 +26,35 @@ func (p *plan) prepareJob(ctx context.Context) error {
 			return err
 		}
 	}
-	if p.jobID == 0 {
+	// The input is described before the job is created, so that little
+	// can fail between creating the job and saving its manifest (only
+	// writing the state directory).
+	var in manifest.Input
+	if p.input != "-" && (p.m == nil || !p.m.Upload.Complete) {
+		var err error
+		if in, err = manifest.InputOf(p.input, p.o.format); err != nil {
+			return err
+		}
+	}
+	fresh := p.jobID == 0
+	if fresh {
 		if err := p.createJob(ctx); err != nil {
 			return err
 		}
-	} else if p.m == nil || !p.m.Upload.Complete {
+	} else {
+		// Read even when the upload is complete: the job's creation time
+		// proves that a saved run is of this job and not of another with
+		// the same id (another server, or an emulator since restarted).
 		job, err := p.getJob(ctx)
 		if err != nil {
 			return err
 		}
+		p.jobCreated = createdAt(job)
 		if job.State != api.StateOpen && (p.m == nil || !p.m.Upload.Complete) && p.extra("ready") != "true" {
 			return fmt.Errorf("job %d is %s: it takes no more job data", p.jobID, job.State)
+		}
+		if err := p.sameJob(p.dir); err != nil {
+			return err // resume: refuse to continue another job's run
 		}
 	}
 	if p.input == "-" {
@@ -49,19 +67,25 @@ func (p *plan) prepareJob(ctx context.Context) error {
 		p.saveOpts()
 		return p.m.Save(p.dir)
 	}
-	in, err := manifest.InputOf(p.input, p.o.format)
-	if err != nil {
-		return err
-	}
 	if p.command == "upload" && p.m == nil {
 		// A job may take several files: each upload keeps its own state,
 		// and running the same upload again continues (or skips) it.
 		p.dir = filepath.Join(filepath.Dir(p.dir), fmt.Sprintf("%d-upload-%.12s", p.jobID, in.Fingerprint))
 	}
-	if p.m == nil {
+	if p.m == nil && !fresh {
 		if m, err := manifest.Load(p.dir); err == nil {
 			p.m = m // upload into a job an earlier run started
 		} else if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		if p.sameJob(p.dir) != nil {
+			p.m = nil // another job's: set aside below, start afresh
+		}
+	}
+	if p.m == nil {
+		// Whatever is saved here is of another job with the same id: a
+		// job this run just created has no earlier run.
+		if err := p.setAside(p.dir); err != nil {
 			return err
 		}
 	}
@@ -76,6 +100,41 @@ func (p *plan) prepareJob(ctx context.Context) error {
 	if err := p.m.Save(p.dir); err != nil {
 		return fmt.Errorf("saving the manifest: %w", err)
 	}
+	return nil
+}
+
+// createdAt is how a manifest records the job's creation time.
+func createdAt(j api.Job) string {
+	if j.CreatedAt == nil {
+		return ""
+	}
+	return j.CreatedAt.UTC().Format(time.RFC3339Nano)
+}
+
+// sameJob refuses a saved run that is of another job than the server's
+// job with its id: job ids repeat across servers, and an emulator starts
+// again from 1. Manifests from before creation times were kept pass.
+func (p *plan) sameJob(dir string) error {
+	saved := p.extra("job_created_at")
+	if saved == "" || p.jobCreated == "" || saved == p.jobCreated {
+		return nil
+	}
+	return fmt.Errorf("the saved run in %s is of another job %d, created %s; the server's job %d was created %s (another server, or an emulator since restarted): it cannot be continued",
+		dir, p.jobID, saved, p.jobID, p.jobCreated)
+}
+
+// setAside renames a state directory that belongs to another job with the
+// same id, keeping it for a person to look at, and says so.
+func (p *plan) setAside(dir string) error {
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	aside := fmt.Sprintf("%s.replaced-%s", dir, time.Now().UTC().Format("20060102T150405.000"))
+	if err := os.Rename(dir, aside); err != nil {
+		return fmt.Errorf("state directory %s holds another job's run and cannot be moved aside: %w", dir, err)
+	}
+	fmt.Fprintf(p.a.env.Stderr, "bulkload: warning: %s held the saved run of another job %d (another server, or an emulator since restarted); moved it to %s\n",
+		dir, p.jobID, aside)
 	return nil
 }
 
@@ -119,6 +178,7 @@ func (p *plan) createJob(ctx context.Context) error {
 		return fmt.Errorf("creating the bulk job: %w", err)
 	}
 	p.jobID = job.ID
+	p.jobCreated = createdAt(job)
 	p.sum.JobID = job.ID
 	p.sum.State = string(job.State)
 	// The job exists now and its manifest is not saved yet: failing here
@@ -201,6 +261,9 @@ func (p *plan) saveOpts() {
 	x["batch_size"] = strconv.Itoa(p.o.batchSize)
 	x["format"] = p.o.format
 	x["max_rejects"] = strconv.Itoa(p.o.maxRejects)
+	if x["job_created_at"] == "" && p.jobCreated != "" {
+		x["job_created_at"] = p.jobCreated
+	}
 }
 
 func (p *plan) extra(k string) string {

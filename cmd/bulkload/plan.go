@@ -27,8 +27,11 @@ type plan struct {
 	command string // "run", "resume" or "upload"
 	input   string // path, or "-" for stdin
 	jobID   int64  // the job: known for resume and upload, created by run
-	m       *manifest.Manifest
-	dir     string // this job's state directory; "" when not resumable
+	// jobCreated is the job's created_at as the server gave it: with the
+	// id, it tells this job from another with the same id.
+	jobCreated string
+	m          *manifest.Manifest
+	dir        string // this job's state directory; "" when not resumable
 
 	client *api.Client
 	bud    *budget.Budget

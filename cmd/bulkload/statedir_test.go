@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Job ids repeat: another server has its own job 1, and an emulator starts
+// again from 1 each time. These tests run a second, fresh emulator against
+// the state directory the first one left, where a saved run of "job 1" is
+// of another job. Taken for this job's, it would skip every batch as
+// stored while the job holds none.
+
+// runsOnFirstServer runs the commands against a first emulator, sharing
+// one state directory, and returns that directory.
+func runsOnFirstServer(t *testing.T, cmds ...[]string) string {
+	t.Helper()
+	state := t.TempDir()
+	srv := emulator(t, apitestConfig())
+	for _, args := range cmds {
+		if args[0] == "create" {
+			createOpenJob(t, srv)
+			continue
+		}
+		r := cli(t, context.Background(), srv, append(args, "--state-dir", state)...)
+		if r.code != exitOK {
+			t.Fatalf("first server: %v: exit %d\n%s", args, r.code, r.stderr)
+		}
+	}
+	return state
+}
+
+func TestRunSetsAsideAnotherJobsState(t *testing.T) {
+	t.Parallel()
+	in := writePeople(t, 300, nil)
+	run := []string{"run", "--type", "person/upsert", "--batch-size", "100", "--results-dir", t.TempDir(), in}
+	state := runsOnFirstServer(t, run)
+
+	srv := emulator(t, apitestConfig()) // its first job is job 1 again
+	r := cli(t, context.Background(), srv, "run", "--type", "person/upsert", "--batch-size", "100",
+		"--results-dir", t.TempDir(), "--state-dir", state, "--json", in)
+	if r.code != exitOK {
+		t.Fatalf("exit %d; want 0\n%s", r.code, r.stderr)
+	}
+	s := decodeSummary(t, r.stdout)
+	if s.JobID != 1 || s.Succeeded != 300 {
+		t.Errorf("summary = %+v; want job 1 with 300 succeeded", s)
+	}
+	storedOnce(t, srv, s.JobID, in)
+	if !strings.Contains(r.stderr, "held the saved run of another job 1") {
+		t.Errorf("stderr %q; want a warning that the old state was moved aside", r.stderr)
+	}
+	aside, _ := filepath.Glob(filepath.Join(state, "1.replaced-*", "manifest.json"))
+	if len(aside) != 1 {
+		t.Errorf("set-aside manifests %v; want the first server's, kept", aside)
+	}
+}
+
+func TestUploadSetsAsideAnotherJobsState(t *testing.T) {
+	t.Parallel()
+	in := writePeople(t, 300, nil)
+	upload := []string{"upload", "--job", "1", "--batch-size", "100", "--results-dir", t.TempDir(), in}
+	state := runsOnFirstServer(t, []string{"create"}, upload)
+
+	srv := emulator(t, apitestConfig())
+	id := createOpenJob(t, srv)
+	r := cli(t, context.Background(), srv, "upload", "--job", jobIDString(id), "--batch-size", "100",
+		"--results-dir", t.TempDir(), "--state-dir", state, "--json", in)
+	if r.code != exitOK {
+		t.Fatalf("exit %d; want 0\n%s", r.code, r.stderr)
+	}
+	storedOnce(t, srv, id, in)
+	if !strings.Contains(r.stderr, "held the saved run of another job 1") {
+		t.Errorf("stderr %q; want a warning that the old state was moved aside", r.stderr)
+	}
+	// The same upload again, on the same server, is this job's: skipped.
+	r = cli(t, context.Background(), srv, "upload", "--job", jobIDString(id), "--batch-size", "100",
+		"--results-dir", t.TempDir(), "--state-dir", state, in)
+	if r.code != exitOK || strings.Contains(r.stderr, "another job") {
+		t.Fatalf("second upload: exit %d\n%s", r.code, r.stderr)
+	}
+	storedOnce(t, srv, id, in)
+}
+
+func TestResumeRefusesAnotherJobsRun(t *testing.T) {
+	t.Parallel()
+	in := writePeople(t, 300, nil)
+	// --no-wait leaves a saved run that resume would continue (poll).
+	run := []string{"run", "--type", "person/upsert", "--no-wait", "--results-dir", t.TempDir(), in}
+	state := runsOnFirstServer(t, run)
+
+	srv := emulator(t, apitestConfig())
+	id := createOpenJob(t, srv)
+	r := cli(t, context.Background(), srv, "resume", jobIDString(id), "--state-dir", state)
+	if r.code != exitFailed || !strings.Contains(r.stderr, "is of another job 1") {
+		t.Fatalf("resume: exit %d %q; want 1, naming the mismatch", r.code, r.stderr)
+	}
+	if j, _ := srv.Job(testKey, id); j.State != "open" || j.Total != 0 {
+		t.Errorf("job = %s with %d records; want it untouched", j.State, j.Total)
+	}
+	if _, err := os.Stat(filepath.Join(state, "1", "manifest.json")); err != nil {
+		t.Errorf("the saved run: %v; want it left where it was", err)
+	}
+}
