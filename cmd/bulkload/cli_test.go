@@ -281,6 +281,19 @@ func TestDemo(t *testing.T) {
 			t.Errorf("file %q not in the demo dir %s", f, dir)
 		}
 	}
+	// Again in the same folder: a new emulator, whose job 1 the first
+	// demo's saved run is not of. The demo starts its state afresh.
+	out.Reset()
+	errb.Reset()
+	if code := Main(context.Background(), []string{"demo", "--records", "600", "--dir", dir, "--json"}, Env{Stdout: &out, Stderr: &errb}); code != exitOK {
+		t.Fatalf("second demo: exit %d\n%s", code, errb.String())
+	}
+	if s := decodeSummary(t, out.String()); s.Succeeded != 593 || strings.Contains(errb.String(), "warning") {
+		t.Errorf("second demo: %+v, stderr %q; want the same outcome and no warning", s, errb.String())
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "state")); len(entries) != 1 {
+		t.Errorf("demo state holds %d entries; want the last run's only", len(entries))
+	}
 }
 
 // TestUploadSeveralFiles: upload adds files to one open job; the same

@@ -50,7 +50,12 @@ rejects and the run's state land in --dir.`,
 			fmt.Fprintf(a.env.Stderr, "Wrote %d sample people to %s\nEmulator listening on %s (budget 600 calls/min, as Salesloft's default)\n", records, input, srv.URL)
 			a.g.apiKey, a.g.baseURL = "demo", srv.URL
 			if a.g.stateDir == "" {
+				// The demo's own state: each demo starts a new emulator,
+				// whose job 1 an earlier demo's state is not of.
 				a.g.stateDir = filepath.Join(dir, "state")
+				if err := os.RemoveAll(a.g.stateDir); err != nil {
+					return fmt.Errorf("demo state: %w", err)
+				}
 			}
 			o := runOpts{
 				jobType: "person/upsert", name: "bulkload demo", resultsDir: dir, resultsFormat: "jsonl",
