@@ -58,14 +58,15 @@ type Config struct {
 // Client calls the Bulk Jobs API. Create it with NewClient; it is safe for
 // concurrent use.
 type Client struct {
-	key     string
-	base    string // scheme://host[/prefix], no trailing slash
-	http    *http.Client
-	budget  Budget
-	agent   string
-	log     *slog.Logger
-	calls   atomic.Int64
-	limited atomic.Int64
+	key      string
+	base     string // scheme://host[/prefix], no trailing slash
+	http     *http.Client
+	budget   Budget
+	agent    string
+	log      *slog.Logger
+	calls    atomic.Int64
+	answered atomic.Int64
+	limited  atomic.Int64
 }
 
 // NewClient checks cfg and returns a Client.
@@ -121,6 +122,11 @@ func (c *Client) BaseURL() string { return c.base }
 // Calls returns how many HTTP attempts the client has made.
 func (c *Client) Calls() int64 { return c.calls.Load() }
 
+// Answered returns how many attempts got an HTTP response, of any status.
+// Zero after a failed call means the server was never reached: most often
+// a wrong base URL or no network, rather than a passing fault.
+func (c *Client) Answered() int64 { return c.answered.Load() }
+
 // RateLimited returns how many attempts were answered 429.
 func (c *Client) RateLimited() int64 { return c.limited.Load() }
 
@@ -169,6 +175,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, query url.Va
 		return fail(resp, 0, sent.Load(), scrubURLError(err))
 	}
 	defer hresp.Body.Close()
+	c.answered.Add(1)
 	data, readErr := io.ReadAll(io.LimitReader(hresp.Body, maxResponseBytes))
 	resp := Response{
 		StatusCode: hresp.StatusCode,

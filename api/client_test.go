@@ -356,3 +356,37 @@ func TestSuccessEnvelope(t *testing.T) {
 		})
 	}
 }
+
+// TestCallCounters: Calls counts attempts, Answered those that got an
+// HTTP response of any status, RateLimited the 429s.
+func TestCallCounters(t *testing.T) {
+	status := 200
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(status)
+		io.WriteString(w, `{"data":{"id":1}}`)
+	})
+	ctx := context.Background()
+	c.GetJob(ctx, 1)
+	status = 429
+	c.GetJob(ctx, 1)
+	status = 503
+	c.GetJob(ctx, 1)
+	dead, err := NewClient(Config{APIKey: "ak_test", BaseURL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := dead.GetJob(ctx, 1); err == nil {
+		t.Fatal("GetJob on a closed port succeeded")
+	}
+	for _, tt := range []struct {
+		name      string
+		got, want int64
+	}{
+		{"Calls", c.Calls(), 3}, {"Answered", c.Answered(), 3}, {"RateLimited", c.RateLimited(), 1},
+		{"unreachable Calls", dead.Calls(), 1}, {"unreachable Answered", dead.Answered(), 0},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s = %d; want %d", tt.name, tt.got, tt.want)
+		}
+	}
+}

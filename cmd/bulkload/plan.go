@@ -41,6 +41,7 @@ type plan struct {
 	start   time.Time
 	check   chunker.Stats // the input as the check pass read it
 	checked bool
+	retries int64 // the plan's own calls retried (create, get, ready)
 
 	// Standard input is read once: primeStdin opens it and reads its first
 	// batch before the job is created, and upload goes on from there.
@@ -144,9 +145,36 @@ func (p *plan) connect() error {
 	return err
 }
 
-// retry is the policy of the CLI's own calls (create, ready).
+// retry is the policy of the CLI's own calls (create, get, ready): up to
+// two minutes through faults, but while the server has never answered at
+// all (a wrong base URL, no network) a few attempts, so a typo costs
+// seconds, not minutes.
 func (p *plan) retry() budget.RetryPolicy {
-	return budget.RetryPolicy{MaxElapsed: 2 * time.Minute, OnRetry: p.a.sayRetry}
+	unanswered := 0
+	onRetry := func(attempt int, err error, wait time.Duration) {
+		p.retries++
+		p.a.sayRetry(attempt, err, wait)
+	}
+	return budget.RetryPolicy{MaxElapsed: 2 * time.Minute, OnRetry: onRetry, Retryable: func(err error) bool {
+		if !api.IsRetryable(err) {
+			return false
+		}
+		if noAnswer(err) && p.client.Answered() == 0 {
+			unanswered++
+			return unanswered < firstContactAttempts
+		}
+		return true
+	}}
+}
+
+// firstContactAttempts is how many times a call is tried while the server
+// has never answered.
+const firstContactAttempts = 4
+
+// noAnswer reports whether err is a call that got no HTTP response.
+func noAnswer(err error) bool {
+	var e *api.Error
+	return errors.As(err, &e) && e.StatusCode == 0
 }
 
 // finish fills in the summary, prints it and decides the exit.
@@ -156,6 +184,7 @@ func (p *plan) finish(err error) error {
 		p.sum.APICalls = p.client.Calls()
 		p.sum.RateLimited = p.client.RateLimited()
 	}
+	p.sum.Retries += p.retries
 	if p.up != nil {
 		s := p.up.Stats()
 		p.sum.Retries += s.Retries
@@ -198,6 +227,9 @@ func (p *plan) finish(err error) error {
 			p.sum.Resume = fmt.Sprintf("bulkload upload --job %d %s", p.jobID, p.input)
 		}
 	}
+	if err != nil && !interrupted && p.client != nil && p.client.Answered() == 0 && noAnswer(err) {
+		err = fmt.Errorf("%w (%s never answered: check --base-url or SALESLOFT_BASE_URL, and the network)", err, p.client.BaseURL())
+	}
 	if err != nil {
 		p.sum.Error = oneLine(err)
 	}
@@ -230,6 +262,11 @@ func (p *plan) executeResults(ctx context.Context) (err error) {
 	p.sum.ErrorsOnly = p.o.errorsOnly
 	defer func() { err = p.finish(err) }()
 	if err := p.connect(); err != nil {
+		return err
+	}
+	// One look at the job first: a wrong id or base URL fails here, in
+	// seconds, before any results file is created.
+	if _, err := p.getJob(ctx); err != nil {
 		return err
 	}
 	return p.results(ctx)
