@@ -222,9 +222,13 @@ func (p *plan) finish(err error) error {
 	interrupted := errors.Is(err, context.Canceled)
 	if interrupted && p.jobID != 0 && p.dir != "" {
 		p.sum.Interrupted = true
-		p.sum.Resume = fmt.Sprintf("bulkload resume %d", p.jobID)
-		if p.command == "upload" {
-			p.sum.Resume = fmt.Sprintf("bulkload upload --job %d %s", p.jobID, p.input)
+		switch p.command {
+		case "upload":
+			p.sum.Resume = fmt.Sprintf("bulkload upload --job %d %s", p.jobID, shellQuote(p.input))
+		case "results":
+			p.sum.Resume = p.resultsCommandLine()
+		default:
+			p.sum.Resume = fmt.Sprintf("bulkload resume %d", p.jobID)
 		}
 	}
 	if err != nil && !interrupted && p.client != nil && p.client.Answered() == 0 && noAnswer(err) {
@@ -258,6 +262,9 @@ func (p *plan) finish(err error) error {
 // executeResults is the results command: the last phase alone.
 func (p *plan) executeResults(ctx context.Context) (err error) {
 	p.start = time.Now()
+	if abs, err := filepath.Abs(p.o.resultsDir); err == nil {
+		p.o.resultsDir = abs
+	}
 	p.sum.Command = p.command
 	p.sum.ErrorsOnly = p.o.errorsOnly
 	defer func() { err = p.finish(err) }()
@@ -266,7 +273,12 @@ func (p *plan) executeResults(ctx context.Context) (err error) {
 	}
 	// One look at the job first: a wrong id or base URL fails here, in
 	// seconds, before any results file is created.
-	if _, err := p.getJob(ctx); err != nil {
+	job, err := p.getJob(ctx)
+	if err != nil {
+		return err
+	}
+	p.jobCreated = createdAt(job)
+	if err := p.resultsState(job); err != nil {
 		return err
 	}
 	return p.results(ctx)

@@ -94,10 +94,15 @@ func (p *plan) results(ctx context.Context) error {
 		err = saveErr
 	}
 	p.sum.State = string(st.State)
-	if p.o.errorsOnly {
+	switch {
+	case st.State == api.StateDone:
+		// The whole job's outcome, also when this read continued an
+		// earlier one and so handed over only the rows after its cursor.
+		p.sum.Succeeded, p.sum.Failed = st.Processed-st.Errors, st.Errors
+	case p.o.errorsOnly:
 		p.sum.Failed = st.DeliveredErrors
 		p.sum.Succeeded = st.Processed - st.Errors
-	} else {
+	default:
 		p.sum.Succeeded = st.Delivered - st.DeliveredErrors
 		p.sum.Failed = st.DeliveredErrors
 	}
