@@ -22,8 +22,9 @@
 //     clients spend part of the same budget it slows down before a 429 rather
 //     than after.
 //   - On a 429 it pauses every caller: until Retry-After when the server sent
-//     one, else until the window it has learned ends, else for a growing,
-//     jittered back-off.
+//     one; else for a short jittered back-off, after which one call probes
+//     alone; if the probe is answered 429 too, until the window it has
+//     learned ends, or for a growing back-off when it has learned none.
 //
 // One Budget must be shared by every goroutine and component that calls the
 // API with the same team's key; it is safe for concurrent use. Pass it as
@@ -191,17 +192,25 @@ func (b *Budget) Observe(r api.Response) {
 	if r.StatusCode == 429 {
 		b.limited.Add(1)
 		b.strikes++
+		// The lone probe sent after a pause came back 429: the budget is
+		// really spent, not just touched by a passing burst.
+		probed := !b.probeSince.IsZero()
 		var until time.Time
 		switch {
 		case r.RetryAfter > 0:
 			until = now.Add(r.RetryAfter)
-		case b.windowEnd.After(now):
-			until = b.windowEnd.Add(b.margin())
-		case b.pausedUntil.After(now):
+		case b.pausedUntil.After(now) && !probed:
 			// Concurrent calls answered 429 under the same pause: one
 			// pause, not one step of back-off per call.
 			until = b.pausedUntil
+		case probed && b.windowEnd.After(now):
+			until = b.windowEnd.Add(b.margin())
 		default:
+			// A first 429 pauses briefly, then one call probes. Salesloft
+			// is described both as minute windows and as a leaky bucket
+			// that frees room continuously; a probe a second later costs
+			// one more 429 if the window is spent, and saves up to a
+			// minute if it is not.
 			until = now.Add(b.back.NextBackOff())
 		}
 		if until.After(b.pausedUntil) {

@@ -184,6 +184,55 @@ func TestBudget429PausesEveryone(t *testing.T) {
 	})
 }
 
+// TestBudget429ProbesFirst: with the window learned, a first 429 pauses
+// for a short back-off and lets one call probe; only a probe answered 429
+// waits for the window's end. A stray 429 (or a leaky bucket that frees
+// room within a second) then costs a second, not the rest of the minute.
+func TestBudget429ProbesFirst(t *testing.T) {
+	ok := func(rem int) api.Response {
+		return api.Response{StatusCode: 200, RateLimit: api.RateLimit{Cost: 1, Remaining: rem, Known: true}}
+	}
+	limited := api.Response{StatusCode: 429, RateLimit: api.RateLimit{Cost: 1, Remaining: 0, Known: true}}
+	tests := []struct {
+		name  string
+		probe api.Response // the answer to the probe
+		spent bool         // the probe says the window is spent
+	}{
+		{"probe succeeds", ok(300), false},
+		{"probe answered 429", limited, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				b, _ := New(Config{Limit: 600, Window: time.Minute, Share: 1})
+				b.Observe(ok(100))
+				b.Observe(ok(598)) // a jump: a window began now
+				start := time.Now()
+				time.Sleep(10 * time.Second)
+				b.Observe(limited)
+				if err := b.Wait(ctx); err != nil { // the probe
+					t.Fatal(err)
+				}
+				if d := time.Since(start); d < 10*time.Second || d > 12*time.Second {
+					t.Fatalf("the probe went %v into the window; want about 1 s after the 429 at 10 s", d)
+				}
+				b.Observe(tt.probe)
+				if err := b.Wait(ctx); err != nil {
+					t.Fatal(err)
+				}
+				d := time.Since(start)
+				if tt.spent && d < 60*time.Second {
+					t.Errorf("after the probe's 429, calls resumed %v into the window; want after its end (60 s)", d)
+				}
+				if !tt.spent && d > 15*time.Second {
+					t.Errorf("after the probe succeeded, calls resumed %v into the window; want at once", d)
+				}
+			})
+		})
+	}
+}
+
 func TestBudgetWaitHonoursContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, _ := New(Config{})
