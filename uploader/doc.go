@@ -56,9 +56,13 @@
 //     record outside the window, until the next record is in the window.
 //     Then list forward from the anchor with per_page=100 to the end, count
 //     the digests, and pick the batches in doubt whose records are all
-//     present and whose sizes sum to E. When several choices fit and they
-//     store different records (identical records in several batches), stop
-//     with [ErrUnresolvable] rather than guess.
+//     present and whose sizes sum to E. When the listing began at the
+//     anchor of the last content round, the window's stored batches were
+//     all stored after it, so their records are taken out of the count
+//     first: a doubt cannot claim a stored batch's copy of a record they
+//     share. When several choices fit and they store different records
+//     (an input that repeats records), stop with [ErrUnresolvable] rather
+//     than guess.
 //  4. Resume. Stored batches are recorded as stored; the others are sent
 //     again, as new attempts.
 //

@@ -2,6 +2,7 @@ package uploader
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -70,6 +71,68 @@ func TestFaultsStoreEveryRecordOnce(t *testing.T) {
 	t.Cleanup(func() {
 		if !t.Failed() && content.Load() == 0 {
 			t.Errorf("no reconciliation needed to compare content; that path went untested")
+		}
+	})
+}
+
+// TestFaultsRepeatedRecords: an input that repeats its records (an export
+// with duplicate rows) makes doubts share records with stored batches.
+// Whatever the faults, the job ends holding each record exactly as many
+// times as the input has it, or the upload stops with ErrUnresolvable:
+// never a record lost or stored once too often.
+func TestFaultsRepeatedRecords(t *testing.T) {
+	var resolved, unresolvable atomic.Int64
+	for seed := range uint64(8) {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			t.Parallel()
+			// Stalls (cut by a 300 ms timeout) leave several uploads in
+			// doubt at once, some stored and some not.
+			env := newEnv(t, apitest.Config{Seed: seed, Faults: apitest.Faults{
+				ErrorAfterStore: 0.15, ResetAfterStore: 0.15, ErrorBeforeStore: 0.1, StallAfterStore: 0.1,
+				StallDuration: 10 * time.Second, Latency: time.Millisecond, Jitter: 3 * time.Millisecond}}, 300*time.Millisecond, nil)
+			// 600 distinct records, four times over, in batches of 50
+			// that do not line up with the repetition.
+			distinct := makeRecords(630, fmt.Sprint(seed))
+			var recs [][]byte
+			for range 4 {
+				recs = append(recs, distinct...)
+			}
+			u, err := New(Config{Client: env.client, Workers: 6, Retry: fastRetry})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := u.Upload(context.Background(), env.job, newSource(recs, 50))
+			if errors.Is(err, ErrUnresolvable) {
+				unresolvable.Add(1)
+				// Stopped before the doubts were settled: what the job holds
+				// beyond the known batches is theirs, and nothing was resent.
+				if got := len(env.srv.Records(testKey, env.job)); got > len(recs) {
+					t.Errorf("the job holds %d records of %d after stopping", got, len(recs))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Upload = %v (stats %+v)", err, st)
+			}
+			resolved.Add(st.ContentReconciliations)
+			want := map[string]int{}
+			for _, r := range recs {
+				want[string(r)]++
+			}
+			for _, r := range env.srv.Records(testKey, env.job) {
+				want[string(r)]--
+			}
+			for r, n := range want {
+				if n != 0 {
+					t.Fatalf("record %s: stored %d times too few (negative: too often)", r, n)
+				}
+			}
+		})
+	}
+	t.Cleanup(func() {
+		t.Logf("content rounds settled: %d; uploads stopped as unresolvable: %d of 8", resolved.Load(), unresolvable.Load())
+		if !t.Failed() && resolved.Load() == 0 {
+			t.Errorf("no content round settled; the test does not test them")
 		}
 	})
 }

@@ -21,9 +21,10 @@ const maxSolveSteps = 1 << 20
 // reconcile decides, for each batch in doubt, whether the job holds it. It
 // runs while no upload is in flight, records the stored ones in the
 // checkpoint and returns the verdict. stored are the stored batches whose
-// records may lie after those of a doubt (the window); see the package doc
-// for the protocol.
-func (r *run) reconcile(doubts, stored []*pending) (map[*pending]bool, error) {
+// records may lie after those of a doubt (the window); live says they were
+// all stored since the checkpoint's anchor was set (true within one run:
+// a round empties the window). See the package doc for the protocol.
+func (r *run) reconcile(doubts, stored []*pending, live bool) (map[*pending]bool, error) {
 	r.stats.reconciliations.Add(1)
 	job, err := r.getJob(r.calls)
 	if err != nil {
@@ -51,7 +52,7 @@ func (r *run) reconcile(doubts, stored []*pending) (map[*pending]bool, error) {
 		return verdict, nil
 	}
 	r.stats.contentReconciliations.Add(1)
-	pick, err := r.byContent(doubts, stored, job.Total, int(extra))
+	pick, err := r.byContent(doubts, stored, live, job.Total, int(extra))
 	if err != nil {
 		return nil, err
 	}
@@ -73,9 +74,10 @@ func (r *run) settle(verdict map[*pending]bool) {
 
 // byContent finds which doubts are stored by listing the job's records
 // from an anchor that precedes every one of them and comparing digests.
-func (r *run) byContent(doubts, stored []*pending, total int64, extra int) ([]bool, error) {
+func (r *run) byContent(doubts, stored []*pending, live bool, total int64, extra int) ([]bool, error) {
 	window := map[digest]bool{}
 	sets := make([]multiset, len(doubts))
+	storedSet := multiset{}
 	windowRecords := int64(0)
 	for i, b := range append(append([]*pending(nil), doubts...), stored...) {
 		ds, err := b.recordDigests()
@@ -87,6 +89,10 @@ func (r *run) byContent(doubts, stored []*pending, total int64, extra int) ([]bo
 		}
 		if i < len(doubts) {
 			sets[i] = multisetOf(ds)
+		} else {
+			for _, d := range ds {
+				storedSet[d]++
+			}
 		}
 		windowRecords += int64(len(ds))
 	}
@@ -122,6 +128,18 @@ func (r *run) byContent(doubts, stored []*pending, total int64, extra int) ([]bo
 	if from == anchor && listed != total-anchorRecords {
 		return nil, fmt.Errorf("%w: job %d lists %d records after id %d where %d were expected",
 			ErrForeignWrites, r.jobID, listed, anchor, total-anchorRecords)
+	}
+	// The stored batches of the window are in the job. When the listing
+	// began at the anchor and they were all stored since it was set, their
+	// records are in the listing, and no doubt can claim them: leave them
+	// out. This tells doubts apart from stored batches that share records
+	// with them (an input that repeats records). Otherwise they may lie
+	// before where the listing began, and every listed record may be a
+	// doubt's.
+	if live && from == anchor && fits(storedSet, seen) {
+		for d, n := range storedSet {
+			seen[d] -= n
+		}
 	}
 	// Nothing is in flight: the job's last record is the new anchor.
 	r.cp.setAnchor(last, total)

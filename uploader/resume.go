@@ -61,7 +61,7 @@ func (r *run) resume(src Source, up manifest.Upload) ([]*pending, error) {
 		return queue, nil
 	}
 	r.log(slog.LevelInfo, "reconciling the uploads an earlier run left in doubt", "doubts", seqsOf(doubts))
-	verdict, err := r.reconcile(doubts, stored)
+	verdict, err := r.reconcile(doubts, stored, false)
 	if err != nil {
 		return nil, fmt.Errorf("uploader: reconciling what the previous run left in doubt: %w", err)
 	}

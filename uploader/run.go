@@ -218,7 +218,7 @@ func (r *run) inDoubt(a *attempt) (bool, error) {
 	if leader {
 		<-rd.quiet // calls in flight end by r.calls at the latest
 		doubts, stored := r.tr.window(rd)
-		verdict, err := r.reconcile(doubts, stored)
+		verdict, err := r.reconcile(doubts, stored, true)
 		if err == nil {
 			err = r.cp.commit()
 		}
