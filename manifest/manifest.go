@@ -107,6 +107,10 @@ type Upload struct {
 	Acked []Batch `json:"acked,omitempty"`
 	// AckedRecords counts the records of every stored batch.
 	AckedRecords int64 `json:"acked_records"`
+	// Duplicates counts records stored twice on purpose: of batches in
+	// doubt that could not be told apart and were sent again (see the
+	// uploader's Config.ResendUnresolvable), those the job already held.
+	Duplicates int64 `json:"duplicates,omitempty"`
 	// SentBelow: no batch with Seq >= SentBelow was ever sent. A batch
 	// below it that is not stored may have been: it is in doubt.
 	SentBelow int `json:"sent_below"`

@@ -88,7 +88,13 @@ func (c *checkpoint) start(total int64) {
 func (c *checkpoint) known() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.m.Upload.BaseTotal + c.m.Upload.AckedRecords
+	return c.m.Upload.BaseTotal + c.m.Upload.AckedRecords + c.m.Upload.Duplicates
+}
+
+// addDuplicates records that n records of batches about to be sent again
+// are already in the job.
+func (c *checkpoint) addDuplicates(n int64) {
+	c.change(func(u *manifest.Upload) { u.Duplicates += n })
 }
 
 // willSend records that b is about to be sent. It reports whether the

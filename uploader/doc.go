@@ -62,7 +62,11 @@
 //     first: a doubt cannot claim a stored batch's copy of a record they
 //     share. When several choices fit and they store different records
 //     (an input that repeats records), stop with [ErrUnresolvable] rather
-//     than guess.
+//     than guess; resuming meets the same doubt. With
+//     Config.ResendUnresolvable they are all sent again instead: the count
+//     E of their records the job already holds is exact, so it is kept
+//     (Upload.Duplicates) and later rounds still count right, and those E
+//     records are stored twice, knowingly.
 //  4. Resume. Stored batches are recorded as stored; the others are sent
 //     again, as new attempts.
 //

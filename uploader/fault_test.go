@@ -76,12 +76,25 @@ func TestFaultsStoreEveryRecordOnce(t *testing.T) {
 }
 
 // TestFaultsRepeatedRecords: an input that repeats its records (an export
-// with duplicate rows) makes doubts share records with stored batches.
-// Whatever the faults, the job ends holding each record exactly as many
-// times as the input has it, or the upload stops with ErrUnresolvable:
-// never a record lost or stored once too often.
+// with duplicate rows) makes doubts share records with stored batches, and
+// some rounds cannot tell which were stored. Whatever the faults:
+//   - by default the job ends holding each record exactly as many times as
+//     the input has it, or the upload stops with ErrUnresolvable having
+//     resent nothing in doubt;
+//   - with ResendUnresolvable it always finishes, every record is there at
+//     least as often as in the input, and the surplus is exactly
+//     Stats.Duplicates.
 func TestFaultsRepeatedRecords(t *testing.T) {
-	var resolved, unresolvable atomic.Int64
+	for _, resend := range []bool{false, true} {
+		t.Run(fmt.Sprintf("resend=%v", resend), func(t *testing.T) {
+			t.Parallel()
+			testRepeatedRecords(t, resend)
+		})
+	}
+}
+
+func testRepeatedRecords(t *testing.T, resend bool) {
+	var resolved, unresolvable, duplicates atomic.Int64
 	for seed := range uint64(8) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Parallel()
@@ -90,24 +103,23 @@ func TestFaultsRepeatedRecords(t *testing.T) {
 			env := newEnv(t, apitest.Config{Seed: seed, Faults: apitest.Faults{
 				ErrorAfterStore: 0.15, ResetAfterStore: 0.15, ErrorBeforeStore: 0.1, StallAfterStore: 0.1,
 				StallDuration: 10 * time.Second, Latency: time.Millisecond, Jitter: 3 * time.Millisecond}}, 300*time.Millisecond, nil)
-			// 600 distinct records, four times over, in batches of 50
+			// 630 distinct records, four times over, in batches of 50
 			// that do not line up with the repetition.
 			distinct := makeRecords(630, fmt.Sprint(seed))
 			var recs [][]byte
 			for range 4 {
 				recs = append(recs, distinct...)
 			}
-			u, err := New(Config{Client: env.client, Workers: 6, Retry: fastRetry})
+			u, err := New(Config{Client: env.client, Workers: 6, Retry: fastRetry, ResendUnresolvable: resend})
 			if err != nil {
 				t.Fatal(err)
 			}
 			st, err := u.Upload(context.Background(), env.job, newSource(recs, 50))
-			if errors.Is(err, ErrUnresolvable) {
+			held := env.srv.Records(testKey, env.job)
+			if errors.Is(err, ErrUnresolvable) && !resend {
 				unresolvable.Add(1)
-				// Stopped before the doubts were settled: what the job holds
-				// beyond the known batches is theirs, and nothing was resent.
-				if got := len(env.srv.Records(testKey, env.job)); got > len(recs) {
-					t.Errorf("the job holds %d records of %d after stopping", got, len(recs))
+				if len(held) > len(recs) {
+					t.Errorf("the job holds %d records of %d after stopping", len(held), len(recs))
 				}
 				return
 			}
@@ -115,22 +127,30 @@ func TestFaultsRepeatedRecords(t *testing.T) {
 				t.Fatalf("Upload = %v (stats %+v)", err, st)
 			}
 			resolved.Add(st.ContentReconciliations)
+			duplicates.Add(st.Duplicates)
 			want := map[string]int{}
 			for _, r := range recs {
 				want[string(r)]++
 			}
-			for _, r := range env.srv.Records(testKey, env.job) {
+			for _, r := range held {
 				want[string(r)]--
 			}
 			for r, n := range want {
-				if n != 0 {
-					t.Fatalf("record %s: stored %d times too few (negative: too often)", r, n)
+				if n > 0 {
+					t.Fatalf("record %s: stored %d times fewer than the input has it", r, n)
 				}
+				if n < 0 && !resend {
+					t.Fatalf("record %s: stored %d times more than the input has it", r, -n)
+				}
+			}
+			if got := int64(len(held) - len(recs)); got != st.Duplicates {
+				t.Errorf("the job holds %d records more than the input; Stats.Duplicates = %d", got, st.Duplicates)
 			}
 		})
 	}
 	t.Cleanup(func() {
-		t.Logf("content rounds settled: %d; uploads stopped as unresolvable: %d of 8", resolved.Load(), unresolvable.Load())
+		t.Logf("content rounds settled: %d; stopped as unresolvable: %d of 8; records stored twice: %d",
+			resolved.Load(), unresolvable.Load(), duplicates.Load())
 		if !t.Failed() && resolved.Load() == 0 {
 			t.Errorf("no content round settled; the test does not test them")
 		}

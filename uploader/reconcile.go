@@ -53,6 +53,16 @@ func (r *run) reconcile(doubts, stored []*pending, live bool) (map[*pending]bool
 	}
 	r.stats.contentReconciliations.Add(1)
 	pick, err := r.byContent(doubts, stored, live, job.Total, int(extra))
+	if errors.Is(err, ErrUnresolvable) && r.u.resend {
+		// Send them all again: extra of their records, which ones unknown,
+		// end up in the job twice. The count stays exact for later rounds.
+		r.log(slog.LevelWarn, "resending uploads in doubt that cannot be told apart", "doubts", seqsOf(doubts),
+			"stored_twice", extra, "reason", err)
+		r.cp.addDuplicates(extra)
+		r.stats.duplicates.Add(extra)
+		pick = make([]bool, len(doubts))
+		err = nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -67,6 +67,15 @@ type Config struct {
 	OnBatch func(BatchResult)
 	// Logger, if set, receives reconciliations and failures. Nil: silent.
 	Logger *slog.Logger
+	// ResendUnresolvable decides what happens when the uploads in doubt
+	// cannot be told apart (an input that repeats records; see the package
+	// doc). False, the default, stops with ErrUnresolvable: nothing is
+	// stored twice, and resuming meets the same doubt. True sends them all
+	// again: every record is then in the job, and those of them the job
+	// already held (the count is exact) are stored a second time, counted
+	// in Stats.Duplicates and the manifest. For upsert jobs a second copy
+	// of a record repeats the same upsert.
+	ResendUnresolvable bool
 }
 
 // BatchResult describes one batch to Config.OnBatch.
@@ -96,12 +105,14 @@ type Stats struct {
 	Reconciliations         int64 // rounds of reconciliation
 	ContentReconciliations  int64 // of which had to compare records
 	ReconcileCalls          int64 // calls made to reconcile
+	Duplicates              int64 // records stored twice by ResendUnresolvable
 }
 
 type counters struct {
 	batches, records, bytes, skipped, skippedRecords  atomic.Int64
 	calls, retries, rateLimited, inDoubt              atomic.Int64
 	reconciliations, contentReconciliations, recCalls atomic.Int64
+	duplicates                                        atomic.Int64
 }
 
 // Uploader stores batches in a bulk job; see the package doc. Create it
@@ -114,6 +125,7 @@ type Uploader struct {
 	drain   time.Duration
 	onBatch func(BatchResult)
 	logger  *slog.Logger
+	resend  bool // Config.ResendUnresolvable
 	cp      *checkpoint
 	running atomic.Bool
 	stats   counters
@@ -146,7 +158,7 @@ func New(cfg Config) (*Uploader, error) {
 	retry := cfg.Retry
 	retry.Retryable = api.IsRetryable
 	return &Uploader{client: cfg.Client, workers: cfg.Workers, retry: retry, drain: cfg.DrainTimeout,
-		onBatch: cfg.OnBatch, logger: cfg.Logger, cp: cp}, nil
+		onBatch: cfg.OnBatch, logger: cfg.Logger, resend: cfg.ResendUnresolvable, cp: cp}, nil
 }
 
 // Stats returns a snapshot of the counters; safe to call at any time,
@@ -159,6 +171,7 @@ func (u *Uploader) Stats() Stats {
 		Calls: c.calls.Load(), Retries: c.retries.Load(), RateLimited: c.rateLimited.Load(),
 		InDoubt: c.inDoubt.Load(), Reconciliations: c.reconciliations.Load(),
 		ContentReconciliations: c.contentReconciliations.Load(), ReconcileCalls: c.recCalls.Load(),
+		Duplicates: c.duplicates.Load(),
 	}
 }
 

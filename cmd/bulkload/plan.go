@@ -189,6 +189,13 @@ func (p *plan) finish(err error) error {
 		s := p.up.Stats()
 		p.sum.Retries += s.Retries
 		p.sum.Reconciled += s.Reconciliations
+		p.sum.Duplicates = s.Duplicates
+	}
+	// The manifest counts this run's and earlier ones'.
+	if p.up != nil && p.up.Manifest() != nil {
+		p.sum.Duplicates = p.up.Manifest().Upload.Duplicates
+	} else if p.m != nil {
+		p.sum.Duplicates = p.m.Upload.Duplicates
 	}
 	if p.poll != nil {
 		p.sum.Retries += p.poll.Stats().Retries
@@ -230,6 +237,13 @@ func (p *plan) finish(err error) error {
 		default:
 			p.sum.Resume = fmt.Sprintf("bulkload resume %d", p.jobID)
 		}
+	}
+	if errors.Is(err, uploader.ErrUnresolvable) && p.jobID != 0 && p.dir != "" {
+		again := fmt.Sprintf("bulkload resume %d --resend-unresolvable", p.jobID)
+		if p.command == "upload" {
+			again = fmt.Sprintf("bulkload upload --job %d %s --resend-unresolvable", p.jobID, shellQuote(p.input))
+		}
+		err = fmt.Errorf("%w (nothing was stored twice; to load the rest anyway, sending these uploads again and so storing the records of them the job already holds a second time: %s)", err, again)
 	}
 	if err != nil && !interrupted && p.client != nil && p.client.Answered() == 0 && noAnswer(err) {
 		err = fmt.Errorf("%w (%s never answered: check --base-url or SALESLOFT_BASE_URL, and the network)", err, p.client.BaseURL())

@@ -28,6 +28,7 @@ type runOpts struct {
 	batchSize     int
 	format        string
 	maxRejects    int
+	resend        bool // --resend-unresolvable
 }
 
 // bind declares the flags; which ones depends on the command.
@@ -51,6 +52,8 @@ func (o *runOpts) bind(fs *pflag.FlagSet, cmd string) {
 		fs.IntVar(&o.maxRejects, "max-rejects", 0, "skip up to N invalid records, writing them to the rejects file (0: stop at the first; -1: no limit)")
 	}
 	fs.IntVar(&o.workers, "workers", uploader.DefaultWorkers, "parallel upload calls")
+	fs.BoolVar(&o.resend, "resend-unresolvable", false,
+		"when uploads in doubt cannot be told apart (an input that repeats records), send them again rather than stop; the summary counts the records stored twice")
 }
 
 func (o *runOpts) validate() error {
@@ -206,6 +209,7 @@ unchanged; resume refuses a file that differs from the one the run began with.`,
 				{"errors-only", func() { saved.errorsOnly = o.errorsOnly }},
 				{"no-wait", func() { saved.noWait = o.noWait }},
 				{"workers", func() { saved.workers = o.workers }},
+				{"resend-unresolvable", func() { saved.resend = o.resend }},
 			} {
 				if fl.Changed(f.name) {
 					f.set()

@@ -26,6 +26,7 @@ type summary struct {
 	Retries        int64   `json:"retries"`
 	RateLimited    int64   `json:"rate_limited"`
 	Reconciled     int64   `json:"reconciled"`
+	Duplicates     int64   `json:"duplicates,omitempty"` // records stored twice by --resend-unresolvable
 	ElapsedSeconds float64 `json:"elapsed_seconds"`
 	DryRun         bool    `json:"dry_run,omitempty"`
 	ErrorsOnly     bool    `json:"errors_only,omitempty"`
@@ -67,6 +68,9 @@ func (s *summary) print(w io.Writer, asJSON bool) {
 	}
 	if !s.DryRun && s.Command != "results" {
 		row("uploaded", s.Uploaded)
+	}
+	if s.Duplicates > 0 {
+		row("stored twice", fmt.Sprintf("%d (uploads in doubt that could not be told apart, sent again)", s.Duplicates))
 	}
 	if s.Rejected > 0 || s.Command != "results" {
 		row("rejected", s.Rejected)

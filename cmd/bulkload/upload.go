@@ -40,6 +40,8 @@ func (p *plan) upload(ctx context.Context) error {
 		Manifest: p.m,
 		StateDir: p.dir,
 		Logger:   p.a.logger(),
+
+		ResendUnresolvable: p.o.resend,
 	})
 	if err != nil {
 		return usageError{err}
