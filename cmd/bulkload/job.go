@@ -238,6 +238,7 @@ func (p *plan) getJob(ctx context.Context) (api.Job, error) {
 		return err
 	})
 	if err == nil {
+		p.job = job
 		p.sum.State = string(job.State)
 		p.sum.JobID = job.ID
 	}
@@ -298,6 +299,7 @@ func (p *plan) markReady(ctx context.Context) error {
 	err := p.retry().Do(ctx, func(ctx context.Context, _ int) error {
 		job, _, err := p.client.UpdateJob(ctx, p.jobID, api.UpdateJobRequest{ReadyToExecute: &ready})
 		if err == nil {
+			p.job = job
 			p.sum.State = string(job.State)
 			return nil
 		}
@@ -307,6 +309,7 @@ func (p *plan) markReady(ctx context.Context) error {
 				return gerr
 			}
 			if j.State != api.StateOpen {
+				p.job = j
 				p.sum.State = string(j.State)
 				return nil
 			}

@@ -24,9 +24,10 @@ import (
 type plan struct {
 	a       *app
 	o       runOpts
-	command string // "run", "resume" or "upload"
-	input   string // path, or "-" for stdin
-	jobID   int64  // the job: known for resume and upload, created by run
+	command string  // "run", "resume" or "upload"
+	input   string  // path, or "-" for stdin
+	jobID   int64   // the job: known for resume and upload, created by run
+	job     api.Job // the job as last read (get, create or ready)
 	// jobCreated is the job's created_at as the server gave it: with the
 	// id, it tells this job from another with the same id.
 	jobCreated string
@@ -101,7 +102,17 @@ func (p *plan) execute(ctx context.Context) (err error) {
 		return err
 	}
 	if p.o.noWait {
-		fmt.Fprintf(p.a.env.Stderr, "Job %d is ready and will execute on Salesloft's side.\nFetch its results later with: bulkload results %d\n", p.jobID, p.jobID)
+		if j := p.job; j.ID == p.jobID && j.State == api.StateDone {
+			// A resume of a job that finished meanwhile: its outcome is known.
+			p.sum.Succeeded, p.sum.Failed = j.Processed-j.Errors, j.Errors
+		}
+		if !p.a.g.quiet {
+			what := "is ready and will execute on Salesloft's side"
+			if p.sum.State == string(api.StateDone) {
+				what = "is done"
+			}
+			fmt.Fprintf(p.a.env.Stderr, "Job %d %s.\nFetch its results with: bulkload results %d\n", p.jobID, what, p.jobID)
+		}
 		return nil
 	}
 	return p.results(ctx)

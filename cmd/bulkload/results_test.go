@@ -131,3 +131,31 @@ func TestResultsResumes(t *testing.T) {
 		})
 	}
 }
+
+// TestResumeNoWaitOfFinishedJob: resume --no-wait of a job that finished
+// meanwhile reports its outcome (and exit 3 for its failures) rather than
+// zeros, and -q keeps stderr empty.
+func TestResumeNoWaitOfFinishedJob(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, apitestConfig())
+	in := writePeople(t, 200, func(i int) bool { return i%10 == 0 })
+	state := t.TempDir()
+	r := cli(t, context.Background(), srv, "run", "--type", "person/upsert", "--no-wait", "--state-dir", state, "--results-dir", t.TempDir(), "--json", in)
+	if r.code != exitOK {
+		t.Fatalf("run --no-wait: exit %d\n%s", r.code, r.stderr)
+	}
+	id := decodeSummary(t, r.stdout).JobID
+	for j, _ := srv.Job(testKey, id); j.State != "done"; j, _ = srv.Job(testKey, id) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	r = cli(t, context.Background(), srv, "resume", jobIDString(id), "--no-wait", "--state-dir", state, "--json", "-q")
+	if r.code != exitPartial {
+		t.Fatalf("resume --no-wait: exit %d; want 3 (20 records failed)\n%s", r.code, r.stderr)
+	}
+	if s := decodeSummary(t, r.stdout); s.State != "done" || s.Succeeded != 180 || s.Failed != 20 {
+		t.Errorf("summary = %+v; want done, 180 succeeded, 20 failed", s)
+	}
+	if r.stderr != "" {
+		t.Errorf("stderr with -q: %q; want nothing", r.stderr)
+	}
+}
