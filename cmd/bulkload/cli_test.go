@@ -372,16 +372,22 @@ func TestResumeAfterUpload(t *testing.T) {
 		code := Main(context.Background(), args, Env{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }})
 		return code, out.String(), errb.String()
 	}
-	if code, _, errb := main("run", "--type", "person/upsert", "--no-wait", "--batch-size", "50", "--results-dir", t.TempDir(), in); code != exitOK {
-		t.Fatalf("run --no-wait: exit %d\n%s", code, errb)
+	f, _ := os.OpenFile(in, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("not json\n") // one reject
+	f.Close()
+	code, out, errb := main("run", "--type", "person/upsert", "--no-wait", "--batch-size", "50", "--max-rejects", "1", "--results-dir", t.TempDir(), "--json", in)
+	if code != exitPartial {
+		t.Fatalf("run --no-wait: exit %d; want 3 (a reject)\n%s", code, errb)
 	}
+	bytes := decodeSummary(t, out).Bytes
 	os.Remove(in) // no longer needed once stored
-	code, out, errb := main("resume", "--last", "--json")
-	if code != exitOK {
-		t.Fatalf("resume: exit %d\n%s", code, errb)
+	code, out, errb = main("resume", "--last", "--json")
+	if code != exitPartial {
+		t.Fatalf("resume: exit %d; want 3 (the run's reject)\n%s", code, errb)
 	}
 	s := decodeSummary(t, out)
-	if s.Records != 130 || s.Batches != 3 || s.Uploaded != 130 || s.Succeeded != 130 || s.State != "done" {
-		t.Errorf("resume summary %+v; want 130 records in 3 batches, all succeeded", s)
+	if s.Records != 130 || s.Batches != 3 || s.Uploaded != 130 || s.Succeeded != 130 || s.State != "done" ||
+		s.Rejected != 1 || s.Bytes != bytes || bytes == 0 {
+		t.Errorf("resume summary %+v; want 130 records in 3 batches (%d bytes), 1 rejected, all succeeded", s, bytes)
 	}
 }

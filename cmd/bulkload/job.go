@@ -262,6 +262,12 @@ func (p *plan) saveOpts() {
 	x["batch_size"] = strconv.Itoa(p.o.batchSize)
 	x["format"] = p.o.format
 	x["max_rejects"] = strconv.Itoa(p.o.maxRejects)
+	if p.checked {
+		// What the check pass found, for the summary of a resume that
+		// no longer reads the input.
+		x["bytes"] = strconv.FormatInt(p.sum.Bytes, 10)
+		x["rejected"] = strconv.FormatInt(p.sum.Rejected, 10)
+	}
 	if x["job_created_at"] == "" && p.jobCreated != "" {
 		x["job_created_at"] = p.jobCreated
 	}

@@ -85,6 +85,8 @@ func (p *plan) execute(ctx context.Context) (err error) {
 		}
 	} else {
 		p.sum.Records, p.sum.Batches = p.m.Upload.AckedRecords, int64(p.m.Upload.Batches)
+		p.sum.Bytes, _ = strconv.ParseInt(p.extra("bytes"), 10, 64)
+		p.sum.Rejected, _ = strconv.ParseInt(p.extra("rejected"), 10, 64)
 	}
 	if p.o.dryRun {
 		return nil
