@@ -224,6 +224,14 @@ func (a *app) quickRetry() budget.RetryPolicy {
 	return budget.RetryPolicy{MaxAttempts: 4, MaxElapsed: 10 * time.Second, OnRetry: a.sayRetry}
 }
 
+// info tells a person on stderr what is going on (a job created, a read
+// continued); -q silences it. Warnings and errors are not info.
+func (a *app) info(format string, args ...any) {
+	if !a.g.quiet {
+		fmt.Fprintf(a.env.Stderr, format, args...)
+	}
+}
+
 // sayRetry tells a person on stderr that a call is being retried, so a
 // long wait (a server down, a wrong URL) is never silent.
 func (a *app) sayRetry(attempt int, err error, wait time.Duration) {

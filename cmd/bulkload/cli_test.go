@@ -391,3 +391,18 @@ func TestResumeAfterUpload(t *testing.T) {
 		t.Errorf("resume summary %+v; want 130 records in 3 batches (%d bytes), 1 rejected, all succeeded", s, bytes)
 	}
 }
+
+// TestQuiet: -q leaves stderr empty on a successful run, and the --json
+// summary still goes to stdout.
+func TestQuiet(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, apitestConfig())
+	in := writePeople(t, 50, nil)
+	r := cli(t, context.Background(), srv, "run", "--type", "person/upsert", "-q", "--json", "--results-dir", t.TempDir(), in)
+	if r.code != exitOK || r.stderr != "" {
+		t.Errorf("run -q: exit %d, stderr %q; want 0 and nothing", r.code, r.stderr)
+	}
+	if s := decodeSummary(t, r.stdout); s.Succeeded != 50 {
+		t.Errorf("summary = %+v; want 50 succeeded", s)
+	}
+}

@@ -205,7 +205,7 @@ func (p *plan) createJob(ctx context.Context) error {
 			p.sum.Files.Rejects = final
 		}
 	}
-	fmt.Fprintf(p.a.env.Stderr, "Created bulk job %d (%s, %q)\n", job.ID, job.Type, name)
+	p.a.info("Created bulk job %d (%s, %q)\n", job.ID, job.Type, name)
 	return nil
 }
 

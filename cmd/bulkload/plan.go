@@ -108,13 +108,11 @@ func (p *plan) execute(ctx context.Context) (err error) {
 			// A resume of a job that finished meanwhile: its outcome is known.
 			p.sum.Succeeded, p.sum.Failed = j.Processed-j.Errors, j.Errors
 		}
-		if !p.a.g.quiet {
-			what := "is ready and will execute on Salesloft's side"
-			if p.sum.State == string(api.StateDone) {
-				what = "is done"
-			}
-			fmt.Fprintf(p.a.env.Stderr, "Job %d %s.\nFetch its results with: bulkload results %d\n", p.jobID, what, p.jobID)
+		what := "is ready and will execute on Salesloft's side"
+		if p.sum.State == string(api.StateDone) {
+			what = "is done"
 		}
+		p.a.info("Job %d %s.\nFetch its results with: bulkload results %d\n", p.jobID, what, p.jobID)
 		return nil
 	}
 	return p.results(ctx)

@@ -75,7 +75,7 @@ func (p *plan) resultsState(job api.Job) error {
 			fmt.Fprintf(p.a.env.Stderr, "bulkload: the results files of an earlier read of job %d were removed or cut short; reading all results again\n", p.jobID)
 			p.m = nil
 		default:
-			fmt.Fprintf(p.a.env.Stderr, "Continuing the results of job %d after result %d (an earlier read stopped there)\n", p.jobID, m.Poll.Cursor)
+			p.a.info("Continuing the results of job %d after result %d (an earlier read stopped there)\n", p.jobID, m.Poll.Cursor)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
