@@ -200,12 +200,15 @@ func (p *plan) finish(err error) error {
 		s := p.up.Stats()
 		p.sum.Retries += s.Retries
 		p.sum.Reconciled += s.Reconciliations
-		p.sum.Duplicates = s.Duplicates
 	}
-	// The manifest counts this run's and earlier ones'.
-	if p.up != nil && p.up.Manifest() != nil {
+	// A manifest counts this run's duplicates and earlier runs'; without
+	// one (stdin) there is only this run.
+	switch {
+	case p.up != nil && p.up.Manifest() != nil:
 		p.sum.Duplicates = p.up.Manifest().Upload.Duplicates
-	} else if p.m != nil {
+	case p.up != nil:
+		p.sum.Duplicates = p.up.Stats().Duplicates
+	case p.m != nil:
 		p.sum.Duplicates = p.m.Upload.Duplicates
 	}
 	if p.poll != nil {

@@ -55,10 +55,14 @@ again, reads everything afresh.`,
 // keyed by job, results folder, format and mode; one that finished, that
 // belongs to another job with the same id, or whose files were since
 // removed or cut short starts afresh.
+//
+// Progress that cannot be saved is not worth failing the read for: it
+// goes on, not resumable, with a warning.
 func (p *plan) resultsState(job api.Job) error {
 	stateDir, err := p.a.stateDir()
 	if err != nil {
-		return err
+		fmt.Fprintf(p.a.env.Stderr, "bulkload: warning: %v; an interrupted read will start over\n", err)
+		return nil
 	}
 	mode := "all"
 	if p.o.errorsOnly {
@@ -78,7 +82,7 @@ func (p *plan) resultsState(job api.Job) error {
 			p.a.info("Continuing the results of job %d after result %d (an earlier read stopped there)\n", p.jobID, m.Poll.Cursor)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return err
+		fmt.Fprintf(p.a.env.Stderr, "bulkload: warning: %v; reading all results again\n", err)
 	}
 	if p.m == nil {
 		p.m = &manifest.Manifest{JobID: p.jobID, JobType: job.Type, Extra: map[string]string{}}
@@ -90,7 +94,8 @@ func (p *plan) resultsState(job api.Job) error {
 		x["job_created_at"] = p.jobCreated
 	}
 	if err := p.m.Save(p.dir); err != nil {
-		return fmt.Errorf("saving the results progress: %w", err)
+		fmt.Fprintf(p.a.env.Stderr, "bulkload: warning: saving the results progress: %v; an interrupted read will start over\n", err)
+		p.m, p.dir = nil, ""
 	}
 	return nil
 }

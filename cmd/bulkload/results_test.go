@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -157,5 +159,29 @@ func TestResumeNoWaitOfFinishedJob(t *testing.T) {
 	}
 	if r.stderr != "" {
 		t.Errorf("stderr with -q: %q; want nothing", r.stderr)
+	}
+}
+
+// TestResultsWithoutState: results reads a job even when its progress
+// cannot be kept (the state directory is a file), with a warning.
+func TestResultsWithoutState(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, apitestConfig())
+	in := writePeople(t, 120, nil)
+	r := cli(t, context.Background(), srv, "run", "--type", "person/upsert", "--json", "--results-dir", t.TempDir(), in)
+	if r.code != exitOK {
+		t.Fatalf("run: exit %d\n%s", r.code, r.stderr)
+	}
+	id := decodeSummary(t, r.stdout).JobID
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = cli(t, context.Background(), srv, "results", jobIDString(id), "--state-dir", notDir, "--results-dir", t.TempDir(), "--json")
+	if r.code != exitOK || !strings.Contains(r.stderr, "warning") {
+		t.Fatalf("results: exit %d, stderr %q; want 0 with a warning", r.code, r.stderr)
+	}
+	if s := decodeSummary(t, r.stdout); s.Succeeded != 120 || len(readLines(t, s.Files.Success)) != 120 {
+		t.Errorf("summary %+v; want 120 results read", s)
 	}
 }
