@@ -13,17 +13,23 @@ import (
 	"testing"
 )
 
+// deadURL returns a loopback URL where nothing listens: connection refused.
+func deadURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return "http://" + l.Addr().String()
+}
+
 // TestUnreachableServerFailsFast: a base URL where nothing listens is a
 // typo or no network, not a passing fault: run gives up after a few
 // attempts, not two minutes, and says what to check.
 func TestUnreachableServerFailsFast(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + l.Addr().String()
-	l.Close() // nothing listens there now: connection refused
+	base := deadURL(t)
 	in := writePeople(t, 10, nil)
 	r := cli(t, context.Background(), nil, "run", "--type", "person/upsert", "--base-url", base, "--results-dir", t.TempDir(), "--json", in)
 	if r.code != exitFailed {
@@ -75,12 +81,7 @@ func TestOutageAfterFirstContactIsRidden(t *testing.T) {
 // on a server that never answers, fails before creating any results file.
 func TestResultsChecksTheJobFirst(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := "http://" + l.Addr().String()
-	l.Close()
+	dead := deadURL(t)
 	srv := emulator(t, apitestConfig())
 	tests := []struct {
 		name, base, want string
