@@ -179,22 +179,31 @@ func isLoopback(host string) bool {
 
 // stateDir is where manifests live, created with mode 0700.
 func (a *app) stateDir() (string, error) {
-	dir := a.g.stateDir
-	if dir == "" {
-		if x := a.env.Getenv("XDG_STATE_HOME"); x != "" {
-			dir = filepath.Join(x, "bulkload")
-		} else if h := a.env.Getenv("HOME"); h != "" {
-			dir = filepath.Join(h, ".local", "state", "bulkload")
-		} else if h, err := os.UserHomeDir(); err == nil {
-			dir = filepath.Join(h, ".local", "state", "bulkload")
-		} else {
-			return "", errors.New("no state directory: set --state-dir, XDG_STATE_HOME or HOME")
-		}
+	dir, err := a.stateDirPath()
+	if err != nil {
+		return "", err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("state directory: %w", err)
 	}
 	return dir, nil
+}
+
+// stateDirPath is stateDir without making it, for commands that only look.
+func (a *app) stateDirPath() (string, error) {
+	if dir := a.g.stateDir; dir != "" {
+		return dir, nil
+	}
+	if x := a.env.Getenv("XDG_STATE_HOME"); x != "" {
+		return filepath.Join(x, "bulkload"), nil
+	}
+	if h := a.env.Getenv("HOME"); h != "" {
+		return filepath.Join(h, ".local", "state", "bulkload"), nil
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "bulkload"), nil
+	}
+	return "", errors.New("no state directory: set --state-dir, XDG_STATE_HOME or HOME")
 }
 
 // progressOn reports whether live progress goes to stderr: only on a

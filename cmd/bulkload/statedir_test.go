@@ -105,3 +105,33 @@ func TestResumeRefusesAnotherJobsRun(t *testing.T) {
 		t.Errorf("the saved run: %v; want it left where it was", err)
 	}
 }
+
+// TestStatusShowsSavedRun: status tells what this machine's saved run of
+// the job has done and how to continue it, and says nothing of a saved
+// run that is another job's with the same id.
+func TestStatusShowsSavedRun(t *testing.T) {
+	t.Parallel()
+	in := writePeople(t, 130, nil)
+	state := runsOnFirstServer(t, []string{"run", "--type", "person/upsert", "--no-wait", "--batch-size", "50", "--results-dir", t.TempDir(), in})
+	// runsOnFirstServer's emulator is gone; a second one with its own
+	// job 1 must not be taken for it.
+	srv := emulator(t, apitestConfig())
+	createOpenJob(t, srv)
+	if r := cli(t, context.Background(), srv, "status", "1", "--state-dir", state); r.code != exitOK || strings.Contains(r.stdout, "saved run") {
+		t.Errorf("status of another job 1: exit %d\n%s; want no saved run", r.code, r.stdout)
+	}
+
+	srv = emulator(t, apitestConfig())
+	state = t.TempDir()
+	r := cli(t, context.Background(), srv, "run", "--type", "person/upsert", "--no-wait", "--batch-size", "50", "--results-dir", t.TempDir(), "--state-dir", state, "--json", in)
+	if r.code != exitOK {
+		t.Fatalf("run --no-wait: exit %d\n%s", r.code, r.stderr)
+	}
+	id := jobIDString(decodeSummary(t, r.stdout).JobID)
+	r = cli(t, context.Background(), srv, "status", id, "--state-dir", state)
+	for _, want := range []string{"saved run", "upload      complete, 130 records in 3 batches", "continue    bulkload resume " + id} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("status:\n%s\nwant a line with %q", r.stdout, want)
+		}
+	}
+}

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/bulkload/bulkload/api"
+	"github.com/bulkload/bulkload/manifest"
 	"github.com/spf13/cobra"
 )
 
@@ -40,13 +43,48 @@ func (a *app) statusCommand() *cobra.Command {
 			if a.g.json {
 				return json.NewEncoder(a.env.Stdout).Encode(job)
 			}
-			printJob(a.env.Stdout, job)
+			printJob(a.env.Stdout, job, a.savedRun(job))
 			return nil
 		},
 	}
 }
 
-func printJob(w io.Writer, j api.Job) {
+// savedRun describes this machine's saved run of the job, if there is
+// one: what it has done and how to continue it, as rows for printJob.
+func (a *app) savedRun(job api.Job) [][2]string {
+	stateDir, err := a.stateDirPath()
+	if err != nil {
+		return nil
+	}
+	dir := filepath.Join(stateDir, strconv.FormatInt(job.ID, 10))
+	m, err := manifest.Load(dir)
+	if err != nil {
+		return nil
+	}
+	if saved := m.Extra["job_created_at"]; saved != "" && saved != createdAt(job) {
+		return nil // another job's, with the same id
+	}
+	u := m.Upload
+	upload := fmt.Sprintf("%d records stored", u.AckedRecords)
+	if u.Complete {
+		upload = fmt.Sprintf("complete, %d records in %d batches", u.AckedRecords, u.Batches)
+	}
+	rows := [][2]string{{"saved run", dir}, {"  upload", upload}}
+	if m.Poll.Cursor > 0 || m.Poll.Done {
+		results := fmt.Sprintf("read up to job data %d", m.Poll.Cursor)
+		if m.Poll.Done {
+			results = "all read"
+		}
+		rows = append(rows, [2]string{"  results", results})
+	}
+	if !m.Poll.Done && m.Extra["command"] == "run" {
+		rows = append(rows, [2]string{"  continue", fmt.Sprintf("bulkload resume %d", job.ID)})
+	}
+	return rows
+}
+
+// printJob prints the job, then the extra rows, in one table.
+func printJob(w io.Writer, j api.Job, extra [][2]string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	name := "-"
 	if j.Name != nil {
@@ -64,6 +102,9 @@ func printJob(w io.Writer, j api.Job) {
 		if ts.v != nil {
 			fmt.Fprintf(tw, "%s\t%s\n", ts.k, ts.v.Local().Format(time.DateTime))
 		}
+	}
+	for _, r := range extra {
+		fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])
 	}
 	tw.Flush()
 }
