@@ -406,3 +406,24 @@ func TestQuiet(t *testing.T) {
 		t.Errorf("summary = %+v; want 50 succeeded", s)
 	}
 }
+
+// TestInterruptDuringCheck: stopped while the input is being checked, a
+// run creates no job, exits 130, and its summary says the counts are of
+// what was read before the stop.
+func TestInterruptDuringCheck(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, apitestConfig())
+	in := writePeople(t, 100, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // as if Ctrl-C came at once
+	r := cli(t, ctx, srv, "run", "--type", "person/upsert", "--results-dir", t.TempDir(), in)
+	if r.code != exitInterrupted {
+		t.Fatalf("exit %d; want 130\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "read before the stop") {
+		t.Errorf("summary %q; want it to say the counts stop short", r.stderr)
+	}
+	if n := len(srv.Jobs(testKey)); n != 0 {
+		t.Errorf("%d jobs created; want none", n)
+	}
+}

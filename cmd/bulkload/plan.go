@@ -241,8 +241,8 @@ func (p *plan) finish(err error) error {
 		}
 	}
 	interrupted := errors.Is(err, context.Canceled)
+	p.sum.Interrupted = interrupted
 	if interrupted && p.jobID != 0 && p.dir != "" {
-		p.sum.Interrupted = true
 		switch p.command {
 		case "upload":
 			p.sum.Resume = fmt.Sprintf("bulkload upload --job %d %s", p.jobID, shellQuote(p.input))

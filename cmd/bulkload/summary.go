@@ -59,12 +59,16 @@ func (s *summary) print(w io.Writer, asJSON bool) {
 	if s.Input != "" {
 		row("input", s.Input)
 	}
-	if s.Records > 0 || s.Batches > 0 || s.DryRun {
+	if s.Records > 0 || s.Batches > 0 || s.DryRun || s.Interrupted && s.JobID == 0 {
 		batches := "batches"
 		if s.Batches == 1 {
 			batches = "batch"
 		}
-		row("records", fmt.Sprintf("%d valid in %d %s (%s)", s.Records, s.Batches, batches, humanBytes(s.Bytes)))
+		records := fmt.Sprintf("%d valid in %d %s (%s)", s.Records, s.Batches, batches, humanBytes(s.Bytes))
+		if s.Interrupted && s.JobID == 0 {
+			records += ", read before the stop" // the check pass did not finish
+		}
+		row("records", records)
 	}
 	if !s.DryRun && s.Command != "results" {
 		row("uploaded", s.Uploaded)
