@@ -120,9 +120,9 @@ func (p *plan) primeStdin() error {
 	if err != nil {
 		return err
 	}
-	if f, ok := p.a.env.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !p.a.g.quiet {
+	if f, ok := p.a.env.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		// Not a pipe: say what it waits for rather than seem to hang.
-		fmt.Fprintln(p.a.env.Stderr, "Reading records from the terminal; end with Ctrl-D (or pass a file instead of -).")
+		p.a.info("Reading records from the terminal; end with Ctrl-D (or pass a file instead of -).\n")
 	}
 	rej := &rejectFile{path: p.rejectsPath()}
 	cfg.OnReject = rej.add
