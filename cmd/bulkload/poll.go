@@ -14,14 +14,13 @@ import (
 // results streams the job's results into the results files until the job
 // is done, saving the cursor with the files' offsets as it goes.
 func (p *plan) results(ctx context.Context) error {
-	ext := "jsonl"
 	ff := poller.JSONLines
 	if p.o.resultsFormat == "csv" {
-		ext, ff = "csv", poller.CSV
+		ff = poller.CSV
 	}
-	fc := poller.FilesConfig{Format: ff, Errors: filepath.Join(p.o.resultsDir, fmt.Sprintf("%d-errors.%s", p.jobID, ext))}
+	fc := poller.FilesConfig{Format: ff, Errors: p.resultsFile("errors")}
 	if !p.o.errorsOnly {
-		fc.Success = filepath.Join(p.o.resultsDir, fmt.Sprintf("%d-success.%s", p.jobID, ext))
+		fc.Success = p.resultsFile("success")
 	}
 	var start int64
 	if p.m != nil && p.m.Poll.Cursor > 0 && p.extra("success_offset") != "" {
@@ -116,6 +115,12 @@ func (p *plan) results(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// resultsFile is the path of the job's results file of kind "success" or
+// "errors": <results dir>/<job id>-<kind>.<jsonl|csv>.
+func (p *plan) resultsFile(kind string) string {
+	return filepath.Join(p.o.resultsDir, fmt.Sprintf("%d-%s.%s", p.jobID, kind, p.o.resultsFormat))
 }
 
 // checkpointEvery is how often the results checkpoint is saved while rows

@@ -103,16 +103,12 @@ func (p *plan) resultsState(job api.Job) error {
 // resultsFilesHold reports whether the results files still hold at least
 // the bytes saved with the cursor.
 func (p *plan) resultsFilesHold() bool {
-	ext := "jsonl"
-	if p.o.resultsFormat == "csv" {
-		ext = "csv"
-	}
 	for _, f := range []struct{ kind, offset string }{{"success", "success_offset"}, {"errors", "errors_offset"}} {
 		want, _ := strconv.ParseInt(p.extra(f.offset), 10, 64)
 		if f.kind == "success" && p.o.errorsOnly || want == 0 {
 			continue
 		}
-		st, err := os.Stat(filepath.Join(p.o.resultsDir, fmt.Sprintf("%d-%s.%s", p.jobID, f.kind, ext)))
+		st, err := os.Stat(p.resultsFile(f.kind))
 		if err != nil || st.Size() < want {
 			return false
 		}
