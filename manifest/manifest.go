@@ -41,6 +41,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -64,8 +65,12 @@ type Manifest struct {
 	Chunking Chunking `json:"chunking"`           // how it is cut into batches
 	Upload   Upload   `json:"upload"`             // the uploader's progress
 	Poll     Poll     `json:"poll"`               // the poller's progress
-	// Extra holds anything else the embedding program wants to keep, such
-	// as command-line flags. Nil means none.
+	// Run is what package load keeps about the whole load (how it was
+	// started, where its results go, how far it got); nil in manifests
+	// written by other programs.
+	Run *Run `json:"run,omitempty"`
+	// Extra holds anything else the embedding program wants to keep. Nil
+	// means none.
 	Extra map[string]string `json:"extra,omitempty"`
 }
 
@@ -146,6 +151,48 @@ type Poll struct {
 	Done    bool  `json:"done,omitempty"`
 }
 
+// Run is the state of one load (package load) beyond the upload itself:
+// what a resume needs to continue alike, and what proves that the job on
+// the server is the one this manifest was made for.
+type Run struct {
+	// Command is what started the state: "run" (create, upload, ready,
+	// results), "upload" (into an existing job, left open) or "results".
+	Command string `json:"command"`
+	// BaseURL is the API the job lives on; JobCreatedAt its created_at as
+	// that API gave it (RFC 3339). Job ids repeat across servers, so the
+	// two together tell this job from another with the same id.
+	BaseURL      string `json:"base_url,omitempty"`
+	JobCreatedAt string `json:"job_created_at,omitempty"`
+	// Input is the absolute path of the input; empty for standard input.
+	Input string `json:"input,omitempty"`
+	// The chunking settings as given (MaxRejects -1: no limit).
+	Format     string `json:"format,omitempty"`
+	BatchSize  int    `json:"batch_size,omitempty"`
+	MaxRejects int    `json:"max_rejects,omitempty"`
+	// What the check pass found, for the report of a resume that no longer
+	// reads the input: body bytes and records rejected.
+	Bytes    int64 `json:"bytes,omitempty"`
+	Rejected int64 `json:"rejected,omitempty"`
+	// Results settings.
+	ResultsDir    string `json:"results_dir,omitempty"`
+	ResultsFormat string `json:"results_format,omitempty"`
+	ErrorsOnly    bool   `json:"errors_only,omitempty"`
+	NoWait        bool   `json:"no_wait,omitempty"`
+	Workers       int    `json:"workers,omitempty"`
+	// ResultsPrefix starts the names of the job's files in ResultsDir
+	// (<prefix>-success.jsonl, ...): the job id, unless files of that name
+	// belong to another job with the same id.
+	ResultsPrefix string `json:"results_prefix,omitempty"`
+	// The results files' sizes as of Poll.Cursor.
+	SuccessOffset int64 `json:"success_offset,omitempty"`
+	ErrorsOffset  int64 `json:"errors_offset,omitempty"`
+	// Ready reports that the job was marked ready to execute.
+	Ready bool `json:"ready,omitempty"`
+	// Finished reports that the load did all it was asked: uploaded, and
+	// for a run marked ready and (unless NoWait) every result read.
+	Finished bool `json:"finished,omitempty"`
+}
+
 // IsAcked reports whether batch seq is recorded as stored.
 func (u *Upload) IsAcked(seq int) bool {
 	if seq < u.AckedBelow {
@@ -162,6 +209,10 @@ func (m *Manifest) Clone() *Manifest {
 	c.Upload.Acked = slices.Clone(m.Upload.Acked)
 	c.Upload.Sent = slices.Clone(m.Upload.Sent)
 	c.Upload.Recent = slices.Clone(m.Upload.Recent)
+	if m.Run != nil {
+		r := *m.Run
+		c.Run = &r
+	}
 	return &c
 }
 
@@ -308,5 +359,34 @@ func Load(dir string) (*Manifest, error) {
 		return nil, fmt.Errorf("manifest: %s has format version %d; this program reads version %d",
 			filepath.Join(dir, FileName), m.Version, Version)
 	}
+	m.migrate()
 	return &m, nil
+}
+
+// migrate moves the keys that bulkload before the Run field kept in Extra
+// into Run, so that a run saved by an older version can be resumed.
+func (m *Manifest) migrate() {
+	x := m.Extra
+	if m.Run != nil || x["command"] == "" {
+		return
+	}
+	num := func(k string) int64 { n, _ := strconv.ParseInt(x[k], 10, 64); return n }
+	m.Run = &Run{
+		Command: x["command"], JobCreatedAt: x["job_created_at"], Input: x["input"],
+		Format: x["format"], BatchSize: int(num("batch_size")), MaxRejects: int(num("max_rejects")),
+		Bytes: num("bytes"), Rejected: num("rejected"),
+		ResultsDir: x["results_dir"], ResultsFormat: x["results_format"], ErrorsOnly: x["errors_only"] == "true",
+		Workers: int(num("workers")), SuccessOffset: num("success_offset"), ErrorsOffset: num("errors_offset"),
+		Ready: x["ready"] == "true",
+	}
+	if x["results_dir"] != "" {
+		m.Run.ResultsPrefix = strconv.FormatInt(m.JobID, 10) // the only name it wrote
+	}
+	for _, k := range []string{"command", "job_created_at", "input", "format", "batch_size", "max_rejects", "bytes",
+		"rejected", "results_dir", "results_format", "errors_only", "workers", "success_offset", "errors_offset", "ready"} {
+		delete(x, k)
+	}
+	if len(x) == 0 {
+		m.Extra = nil
+	}
 }

@@ -102,6 +102,8 @@ Load a file:                 SALESLOFT_API_KEY=... bulkload run --type person/up
 		a.resumeCommand(),
 		a.uploadCommand(),
 		a.resultsCommand(),
+		a.createCommand(),
+		a.readyCommand(),
 		a.statusCommand(),
 		a.jobsCommand(),
 		a.serveCommand(),

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/bulkload/bulkload/api/apitest"
+	"github.com/bulkload/bulkload/load"
 )
 
 // person is a record the emulator executes successfully.
@@ -392,7 +393,7 @@ func checkRejects(t *testing.T, path, in string, want []wantReject) {
 		t.Fatalf("rejects file has %d rows; want %d:\n%s", len(rows), len(want), strings.Join(rows, "\n"))
 	}
 	for i, w := range want {
-		var row rejectRow
+		var row load.RejectRow
 		if err := json.Unmarshal([]byte(rows[i]), &row); err != nil {
 			t.Fatalf("rejects row %d: %v", i+1, err)
 		}

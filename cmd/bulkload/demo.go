@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/bulkload/bulkload/api/apitest"
 	"github.com/bulkload/bulkload/internal/sample"
+	"github.com/bulkload/bulkload/load"
 	"github.com/spf13/cobra"
 )
 
@@ -37,6 +39,14 @@ rejects and the run's state land in --dir.`,
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return err
 			}
+			// Each demo starts a new emulator, whose job 1 is not the job
+			// of an earlier demo's files: those are the demo's own to clear.
+			for _, pat := range []string{"*-success.jsonl", "*-errors.jsonl", "*-rejects.jsonl"} {
+				old, _ := filepath.Glob(filepath.Join(dir, pat))
+				for _, f := range old {
+					os.Remove(f)
+				}
+			}
 			input := filepath.Join(dir, "people.jsonl")
 			if err := writeDemoPeople(input, records, seed); err != nil {
 				return err
@@ -61,11 +71,19 @@ rejects and the run's state land in --dir.`,
 				jobType: "person/upsert", name: "bulkload demo", resultsDir: dir, resultsFormat: "jsonl",
 				workers: 4, batchSize: 5000, maxRejects: -1,
 			}
-			p := &plan{a: a, o: o, command: "run", input: input}
-			err := p.execute(cmd.Context())
+			l, c, err := a.loader(o, true)
+			if err != nil {
+				return err
+			}
+			var rep load.Report
+			err = a.perform(cmd.Context(), l, c, o, func(ctx context.Context) (load.Report, error) {
+				rep, err = l.Run(ctx, load.Input{Path: input, BatchSize: o.batchSize, MaxRejects: o.maxRejects},
+					load.RunOptions{Type: o.jobType, Name: o.name})
+				return rep, err
+			})
 			if ee, ok := err.(exitError); ok && ee.code == exitPartial {
 				// Failures and rejects are what the demo is built to show.
-				fmt.Fprintf(a.env.Stderr, "\nThe failed records are in %s, with the reason for each;\nthe malformed input lines in %s.\n", p.sum.Files.Errors, p.sum.Files.Rejects)
+				fmt.Fprintf(a.env.Stderr, "\nThe failed records are in %s, with the reason for each;\nthe malformed input lines in %s.\n", rep.Files.Errors, rep.Files.Rejects)
 				return nil
 			}
 			return err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bulkload/bulkload/api"
 	"github.com/bulkload/bulkload/api/apitest"
+	"github.com/bulkload/bulkload/load"
 	"go.uber.org/goleak"
 )
 
@@ -127,9 +128,9 @@ func readLines(t *testing.T, path string) []string {
 	return lines
 }
 
-func decodeSummary(t *testing.T, stdout string) summary {
+func decodeSummary(t *testing.T, stdout string) load.Report {
 	t.Helper()
-	var s summary
+	var s load.Report
 	if err := json.Unmarshal([]byte(strings.TrimSpace(stdout)), &s); err != nil {
 		t.Fatalf("--json summary %q: %v", stdout, err)
 	}

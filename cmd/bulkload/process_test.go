@@ -124,8 +124,13 @@ func TestResumeRefusesChangedInput(t *testing.T) {
 	os.WriteFile(in, []byte(`{"email_address":"other@x.io"}`+"\n"), 0o600)
 	errb.Reset()
 	code = Main(context.Background(), []string{"resume", "--last"}, Env{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }})
-	if code != exitFailed || !strings.Contains(errb.String(), "does not match") {
-		t.Errorf("resume of a changed file: exit %d, %q; want 1 and a mismatch", code, errb.String())
+	// It says what changed: the size, and that the stored batches are gone.
+	if code != exitFailed || !strings.Contains(errb.String(), "changed since job 1's upload of it began (31 bytes, was ") ||
+		!strings.Contains(errb.String(), "it now ends before batch") {
+		t.Errorf("resume of a changed file: exit %d, %q; want 1 and what changed", code, errb.String())
+	}
+	if n := len(srv.Records(testKey, 1)); n%50 != 0 || n == 0 {
+		t.Errorf("job holds %d records after the refusal; want the whole batches of the first run only", n)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/bulkload/bulkload/load"
 )
 
 // deadURL returns a loopback URL where nothing listens: connection refused.
@@ -36,8 +38,8 @@ func TestUnreachableServerFailsFast(t *testing.T) {
 		t.Fatalf("exit %d; want 1\n%s", r.code, r.stderr)
 	}
 	s := decodeSummary(t, r.stdout)
-	if s.APICalls != firstContactAttempts || s.Retries != firstContactAttempts-1 {
-		t.Errorf("api_calls %d, retries %d; want %d attempts", s.APICalls, s.Retries, firstContactAttempts)
+	if s.APICalls != load.FirstContactAttempts || s.Retries != load.FirstContactAttempts-1 {
+		t.Errorf("api_calls %d, retries %d; want %d attempts", s.APICalls, s.Retries, load.FirstContactAttempts)
 	}
 	if !strings.Contains(s.Error, base+" never answered: check --base-url") {
 		t.Errorf("error %q; want it to name the URL and what to check", s.Error)
@@ -54,7 +56,7 @@ func TestOutageAfterFirstContactIsRidden(t *testing.T) {
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	var dropped atomic.Int32
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && dropped.Add(1) <= firstContactAttempts {
+		if r.Method == http.MethodPut && dropped.Add(1) <= load.FirstContactAttempts {
 			// Drop the connection without an answer, before the job sees it.
 			conn, _, err := http.NewResponseController(w).Hijack()
 			if err == nil {
@@ -71,8 +73,8 @@ func TestOutageAfterFirstContactIsRidden(t *testing.T) {
 		t.Fatalf("exit %d; want 0\n%s", r.code, r.stderr)
 	}
 	s := decodeSummary(t, r.stdout)
-	if s.Retries < firstContactAttempts || s.Succeeded != 10 {
-		t.Errorf("summary = %+v; want %d retries of the PUT, then 10 succeeded", s, firstContactAttempts)
+	if s.Retries < load.FirstContactAttempts || s.Succeeded != 10 {
+		t.Errorf("summary = %+v; want %d retries of the PUT, then 10 succeeded", s, load.FirstContactAttempts)
 	}
 	storedOnce(t, srv, s.JobID, in)
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/bulkload/bulkload/api/apitest"
+	"github.com/bulkload/bulkload/load"
 	"github.com/bulkload/bulkload/manifest"
 )
 
@@ -58,7 +59,7 @@ func TestSoakEveryFault(t *testing.T) {
 			}
 			// Not decodeSummary nor readLines: they may call t.Fatal,
 			// which only the test's own goroutine may.
-			var s summary
+			var s load.Report
 			if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
 				t.Errorf("job %d: summary %q: %v", i, r.stdout, err)
 				return

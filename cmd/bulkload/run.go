@@ -1,7 +1,7 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,10 +9,12 @@ import (
 	"strconv"
 
 	"github.com/bulkload/bulkload/chunker"
+	"github.com/bulkload/bulkload/load"
 	"github.com/bulkload/bulkload/manifest"
 	"github.com/bulkload/bulkload/uploader"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 )
 
 // runOpts are the flags of run, resume and upload.
@@ -29,6 +31,7 @@ type runOpts struct {
 	format        string
 	maxRejects    int
 	resend        bool // --resend-unresolvable
+	newJob        bool // --new-job
 }
 
 // bind declares the flags; which ones depends on the command.
@@ -36,6 +39,7 @@ func (o *runOpts) bind(fs *pflag.FlagSet, cmd string) {
 	if cmd == "run" {
 		fs.StringVar(&o.jobType, "type", "", "bulk job type, such as person/upsert (required)")
 		fs.StringVar(&o.name, "name", "", "bulk job name (default: bulkload, the file name and the time)")
+		fs.BoolVar(&o.newJob, "new-job", false, "start a new job even if this file has an unfinished run (which 'bulkload resume' continues)")
 	}
 	if cmd != "upload" {
 		fs.StringVar(&o.resultsDir, "results-dir", ".", "where <job id>-success, -errors and -rejects files go")
@@ -77,12 +81,20 @@ func (o *runOpts) validate() error {
 			return usageError{err}
 		}
 	}
-	if !o.dryRun {
-		if err := os.MkdirAll(o.resultsDir, 0o700); err != nil {
-			return fmt.Errorf("results directory: %w", err)
+	return nil
+}
+
+// input is the load's input from the FILE argument ("-": standard input).
+func (a *app) input(path string, o runOpts) load.Input {
+	in := load.Input{Path: path, Format: o.format, BatchSize: o.batchSize, MaxRejects: o.maxRejects}
+	if path == "-" {
+		in.Reader = a.env.Stdin
+		if f, ok := a.env.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			// Not a pipe: say what it waits for rather than seem to hang.
+			a.info("Reading records from the terminal; end with Ctrl-D (or pass a file instead of -).\n")
 		}
 	}
-	return nil
+	return in
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -114,8 +126,16 @@ Exit codes: 0 every record succeeded; 1 the run failed; 2 usage error;
 			if err := o.validate(); err != nil {
 				return err
 			}
-			p := &plan{a: a, o: o, command: "run", input: args[0]}
-			return p.execute(cmd.Context())
+			l, c, err := a.loader(o, !o.dryRun)
+			if err != nil {
+				return err
+			}
+			in := a.input(args[0], o)
+			return a.perform(cmd.Context(), l, c, o, func(ctx context.Context) (load.Report, error) {
+				rep, err := l.Run(ctx, in, load.RunOptions{Type: o.jobType, Name: o.name, NoWait: o.noWait, DryRun: o.dryRun, NewJob: o.newJob})
+				a.noWaitNote(rep, err, o)
+				return rep, err
+			})
 		},
 	}
 	o.bind(cmd.Flags(), "run")
@@ -141,9 +161,14 @@ upload continues when the same command is run again.`,
 			if err := o.validate(); err != nil {
 				return err
 			}
-			p := &plan{a: a, o: o, command: "upload", input: args[0], jobID: jobID}
-			p.sum.JobID = jobID
-			return p.execute(cmd.Context())
+			l, c, err := a.loader(o, !o.dryRun)
+			if err != nil {
+				return err
+			}
+			in := a.input(args[0], o)
+			return a.perform(cmd.Context(), l, c, o, func(ctx context.Context) (load.Report, error) {
+				return l.Upload(ctx, jobID, in, load.UploadOptions{DryRun: o.dryRun})
+			})
 		},
 	}
 	cmd.Flags().Int64Var(&jobID, "job", 0, "the open bulk job to upload into (required)")
@@ -154,6 +179,7 @@ upload continues when the same command is run again.`,
 func (a *app) resumeCommand() *cobra.Command {
 	var o runOpts
 	var last bool
+	var moved string
 	cmd := &cobra.Command{
 		Use:   "resume [JOB_ID | --last]",
 		Short: "Continue an interrupted run from its manifest",
@@ -165,13 +191,14 @@ unchanged; resume refuses a file that differs from the one the run began with.`,
 		Example: `  bulkload resume 211
   bulkload resume --last`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			stateDir, err := a.stateDir()
-			if err != nil {
-				return err
-			}
 			var id int64
+			var err error
 			switch {
 			case last && len(args) == 0:
+				stateDir, err := a.stateDirPath()
+				if err != nil {
+					return err
+				}
 				if id, err = lastJob(stateDir); err != nil {
 					return err
 				}
@@ -182,60 +209,37 @@ unchanged; resume refuses a file that differs from the one the run began with.`,
 			default:
 				return usagef("resume takes a JOB_ID or --last")
 			}
-			dir := filepath.Join(stateDir, strconv.FormatInt(id, 10))
-			m, err := manifest.Load(dir)
-			if errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("no saved run of job %d in %s: only runs started with a file (not stdin) can be resumed", id, stateDir)
-			}
-			if err != nil {
+			o.batchSize = chunker.MaxRecordsLimit // not a resume flag: the saved one is used
+			if err := o.validate(); err != nil {
 				return err
 			}
 			// The run's own settings, with the flags given now on top.
-			x := m.Extra
-			saved := runOpts{
-				jobType: m.JobType, resultsDir: x["results_dir"], resultsFormat: x["results_format"],
-				errorsOnly: x["errors_only"] == "true", format: x["format"],
-			}
-			saved.workers, _ = strconv.Atoi(x["workers"])
-			saved.batchSize, _ = strconv.Atoi(x["batch_size"])
-			saved.maxRejects, _ = strconv.Atoi(x["max_rejects"])
 			fl := cmd.Flags()
-			for _, f := range []struct {
-				name string
-				set  func()
-			}{
-				{"results-dir", func() { saved.resultsDir = o.resultsDir }},
-				{"results-format", func() { saved.resultsFormat = o.resultsFormat }},
-				{"errors-only", func() { saved.errorsOnly = o.errorsOnly }},
-				{"no-wait", func() { saved.noWait = o.noWait }},
-				{"workers", func() { saved.workers = o.workers }},
-				{"resend-unresolvable", func() { saved.resend = o.resend }},
-			} {
-				if fl.Changed(f.name) {
-					f.set()
-				}
+			opts := load.ResumeOptions{Input: moved, NoWait: o.noWait}
+			if fl.Changed("results-dir") {
+				opts.ResultsDir = o.resultsDir
 			}
-			if saved.workers == 0 {
-				saved.workers = uploader.DefaultWorkers
+			if fl.Changed("results-format") {
+				opts.ResultsFormat = o.resultsFormat
 			}
-			if saved.resultsDir == "" {
-				saved.resultsDir = "."
+			if fl.Changed("errors-only") {
+				opts.ErrorsOnly = &o.errorsOnly
 			}
-			if saved.resultsFormat == "" {
-				saved.resultsFormat = "jsonl"
+			if fl.Changed("workers") {
+				opts.Workers = o.workers
 			}
-			if err := saved.validate(); err != nil {
+			l, c, err := a.loader(o, true)
+			if err != nil {
 				return err
 			}
-			command := "resume"
-			p := &plan{a: a, o: saved, command: command, input: m.Input.Path, jobID: id, m: m, dir: dir}
-			if in := x["input"]; in != "" {
-				p.input = in
-			}
-			p.sum.JobID = id
-			return p.execute(cmd.Context())
+			return a.perform(cmd.Context(), l, c, o, func(ctx context.Context) (load.Report, error) {
+				rep, err := l.Resume(ctx, id, opts)
+				a.noWaitNote(rep, err, o)
+				return rep, err
+			})
 		},
 	}
+	cmd.Flags().StringVar(&moved, "input", "", "the input's new path, if it was moved since the run began (its content must be the same)")
 	cmd.Flags().BoolVar(&last, "last", false, "resume the most recently active run")
 	o.bind(cmd.Flags(), "resume")
 	return cmd
@@ -268,4 +272,16 @@ func lastJob(stateDir string) (int64, error) {
 	}
 	sort.Slice(cands, func(i, j int) bool { return cands[i].mod > cands[j].mod })
 	return cands[0].id, nil
+}
+
+// noWaitNote says, after a --no-wait load, where its results are.
+func (a *app) noWaitNote(rep load.Report, err error, o runOpts) {
+	if err != nil || !o.noWait || rep.JobID == 0 {
+		return
+	}
+	what := "is ready and will execute on Salesloft's side"
+	if rep.State == "done" {
+		what = "is done"
+	}
+	a.info("Job %d %s.\nFetch its results with: bulkload results %d\n", rep.JobID, what, rep.JobID)
 }

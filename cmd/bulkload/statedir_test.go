@@ -129,7 +129,7 @@ func TestStatusShowsSavedRun(t *testing.T) {
 	}
 	id := jobIDString(decodeSummary(t, r.stdout).JobID)
 	r = cli(t, context.Background(), srv, "status", id, "--state-dir", state)
-	for _, want := range []string{"saved run", "upload      complete, 130 records in 3 batches", "continue    bulkload resume " + id} {
+	for _, want := range []string{"saved run", "upload      complete, 130 records in 3 batches", "continue    bulkload results " + id} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("status:\n%s\nwant a line with %q", r.stdout, want)
 		}

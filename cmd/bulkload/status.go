@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/bulkload/bulkload/api"
-	"github.com/bulkload/bulkload/manifest"
+	"github.com/bulkload/bulkload/load"
 	"github.com/spf13/cobra"
 )
 
@@ -49,36 +47,58 @@ func (a *app) statusCommand() *cobra.Command {
 	}
 }
 
-// savedRun describes this machine's saved run of the job, if there is
-// one: what it has done and how to continue it, as rows for printJob.
+// savedRun describes this machine's saved loads of the job, if any: what
+// each has done and how to continue it, as rows for printJob.
 func (a *app) savedRun(job api.Job) [][2]string {
 	stateDir, err := a.stateDirPath()
 	if err != nil {
 		return nil
 	}
-	dir := filepath.Join(stateDir, strconv.FormatInt(job.ID, 10))
-	m, err := manifest.Load(dir)
-	if err != nil {
-		return nil
-	}
-	if saved := m.Extra["job_created_at"]; saved != "" && saved != createdAt(job) {
-		return nil // another job's, with the same id
-	}
-	u := m.Upload
-	upload := fmt.Sprintf("%d records stored", u.AckedRecords)
-	if u.Complete {
-		upload = fmt.Sprintf("complete, %d records in %d batches", u.AckedRecords, u.Batches)
-	}
-	rows := [][2]string{{"saved run", dir}, {"  upload", upload}}
-	if m.Poll.Cursor > 0 || m.Poll.Done {
-		results := fmt.Sprintf("read up to job data %d", m.Poll.Cursor)
-		if m.Poll.Done {
-			results = "all read"
+	saved, _ := load.SavedLoads(stateDir, job.ID)
+	var rows [][2]string
+	for _, s := range saved {
+		m, r := s.Manifest, s.Manifest.Run
+		if r == nil || r.JobCreatedAt != "" && job.CreatedAt != nil && r.JobCreatedAt != job.CreatedAt.UTC().Format(time.RFC3339Nano) {
+			continue // another job's, with the same id
 		}
-		rows = append(rows, [2]string{"  results", results})
-	}
-	if !m.Poll.Done && m.Extra["command"] == "run" {
-		rows = append(rows, [2]string{"  continue", fmt.Sprintf("bulkload resume %d", job.ID)})
+		u := m.Upload
+		what := "saved " + r.Command
+		switch {
+		case r.Command == "results":
+			rows = append(rows, [2]string{what, s.Dir})
+		case u.Complete:
+			rows = append(rows, [2]string{what, s.Dir}, [2]string{"  upload", fmt.Sprintf("complete, %d records in %d batches", u.AckedRecords, u.Batches)})
+		default:
+			var doubt int64
+			for _, b := range u.Sent {
+				doubt += int64(b.Records)
+			}
+			up := fmt.Sprintf("%d records stored", u.AckedRecords)
+			if doubt > 0 {
+				up += fmt.Sprintf(", %d in doubt (sent, no answer; a resume settles them)", doubt)
+			}
+			rows = append(rows, [2]string{what, s.Dir}, [2]string{"  upload", up})
+		}
+		if m.Poll.Cursor > 0 || m.Poll.Done {
+			results := fmt.Sprintf("read up to job data %d", m.Poll.Cursor)
+			if m.Poll.Done {
+				results = "all read"
+			}
+			rows = append(rows, [2]string{"  results", results})
+		}
+		if r.Command == "run" && r.NoWait && !m.Poll.Done && !s.Unfinished() {
+			rows = append(rows, [2]string{"  continue", fmt.Sprintf("bulkload results %d (the run did not wait for them)", job.ID)})
+		}
+		if s.Unfinished() {
+			next := fmt.Sprintf("bulkload resume %d", job.ID)
+			switch r.Command {
+			case "upload":
+				next = fmt.Sprintf("bulkload upload --job %d %s", job.ID, shellQuote(r.Input))
+			case "results":
+				next = fmt.Sprintf("bulkload results %d --results-dir %s", job.ID, shellQuote(r.ResultsDir))
+			}
+			rows = append(rows, [2]string{"  continue", next})
+		}
 	}
 	return rows
 }

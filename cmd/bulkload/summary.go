@@ -5,42 +5,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
+
+	"github.com/bulkload/bulkload/load"
 )
 
-// summary is what every run ends with: on stderr for people, or with --json
-// as one JSON object on stdout for scripts.
-type summary struct {
-	Command        string  `json:"command"`
-	JobID          int64   `json:"job_id,omitempty"`
-	State          string  `json:"state,omitempty"`
-	Input          string  `json:"input,omitempty"`
-	Records        int64   `json:"records"`  // valid records read from the input
-	Batches        int64   `json:"batches"`  // batches the input makes
-	Bytes          int64   `json:"bytes"`    // bytes of request bodies
-	Uploaded       int64   `json:"uploaded"` // records stored in the job by this run and earlier ones
-	Rejected       int64   `json:"rejected"` // input records refused before upload
-	Succeeded      int64   `json:"succeeded"`
-	Failed         int64   `json:"failed"`
-	APICalls       int64   `json:"api_calls"`
-	Retries        int64   `json:"retries"`
-	RateLimited    int64   `json:"rate_limited"`
-	Reconciled     int64   `json:"reconciled"`
-	Duplicates     int64   `json:"duplicates,omitempty"` // records stored twice by --resend-unresolvable
-	ElapsedSeconds float64 `json:"elapsed_seconds"`
-	DryRun         bool    `json:"dry_run,omitempty"`
-	ErrorsOnly     bool    `json:"errors_only,omitempty"`
-	Interrupted    bool    `json:"interrupted,omitempty"`
-	Files          struct {
-		Success string `json:"success,omitempty"`
-		Errors  string `json:"errors,omitempty"`
-		Rejects string `json:"rejects,omitempty"`
-	} `json:"files"`
-	Resume string `json:"resume,omitempty"` // the command that continues this run
-	Error  string `json:"error,omitempty"`
-}
-
-func (s *summary) print(w io.Writer, asJSON bool) {
+// printSummary prints what every run ends with: on stderr for people, or
+// with --json as one JSON object on stdout for scripts.
+func printSummary(w io.Writer, s load.Report, asJSON bool) {
 	if asJSON {
 		b, _ := json.Marshal(s)
 		fmt.Fprintf(w, "%s\n", b)
@@ -71,7 +42,14 @@ func (s *summary) print(w io.Writer, asJSON bool) {
 		row("records", records)
 	}
 	if !s.DryRun && s.Command != "results" {
-		row("uploaded", s.Uploaded)
+		up := fmt.Sprint(s.Uploaded)
+		if s.Sent != s.Uploaded && s.Command != "run" {
+			up = fmt.Sprintf("%d (%d sent now, %d stored before)", s.Uploaded, s.Sent, s.Uploaded-s.Sent)
+		}
+		row("uploaded", up)
+	}
+	if s.InDoubt > 0 {
+		row("in doubt", fmt.Sprintf("%d records sent without an answer; a resume settles them", s.InDoubt))
 	}
 	if s.Duplicates > 0 {
 		row("stored twice", fmt.Sprintf("%d (uploads in doubt that could not be told apart, sent again)", s.Duplicates))
@@ -90,7 +68,10 @@ func (s *summary) print(w io.Writer, asJSON bool) {
 	if !s.DryRun {
 		row("api calls", fmt.Sprintf("%d (%d retries, %d answered 429, %d reconciliations)", s.APICalls, s.Retries, s.RateLimited, s.Reconciled))
 	}
-	row("elapsed", (time.Duration(s.ElapsedSeconds * float64(time.Second))).Round(time.Millisecond))
+	if s.Written > 0 && s.State != "done" {
+		row("written", fmt.Sprintf("%d result rows (the job is not done)", s.Written))
+	}
+	row("elapsed", elapsed(s.ElapsedSeconds))
 	for _, f := range []struct{ k, v string }{{"successes", s.Files.Success}, {"errors", s.Files.Errors}, {"rejects", s.Files.Rejects}} {
 		if f.v != "" {
 			row(f.k, f.v)

@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"bufio"
@@ -23,7 +23,9 @@ type rejectFile struct {
 	err  error
 }
 
-type rejectRow struct {
+// RejectRow is one line of a rejects file: where the record was, why it
+// was refused, and the record as read.
+type RejectRow struct {
 	Source    string `json:"source"`
 	Line      int    `json:"line"`
 	Column    int    `json:"column,omitempty"`
@@ -52,7 +54,7 @@ func (r *rejectFile) add(rej chunker.Reject) {
 	if !utf8.Valid(rec) {
 		rec = []byte(string([]rune(string(rec)))) // replaces invalid bytes with U+FFFD
 	}
-	row := rejectRow{Record: string(rec), Truncated: rej.Truncated}
+	row := RejectRow{Record: string(rec), Truncated: rej.Truncated}
 	if e := rej.Err; e != nil {
 		row.Source, row.Line, row.Column, row.Row, row.Reason = e.Source, e.Line, e.Column, e.Row, e.Err.Error()
 	}

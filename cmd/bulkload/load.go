@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/bulkload/bulkload/api"
+	"github.com/bulkload/bulkload/chunker"
+	"github.com/bulkload/bulkload/load"
+	"github.com/bulkload/bulkload/uploader"
+)
+
+// loader builds the library's Loader from the flags: the one client and
+// budget of this process, the state directory, and the notes it sends,
+// rendered on stderr. Without a key (a dry run) the client is nil.
+func (a *app) loader(o runOpts, needClient bool) (*load.Loader, *api.Client, error) {
+	cfg := load.Config{
+		ResultsDir: o.resultsDir, ResultsFormat: o.resultsFormat, ErrorsOnly: o.errorsOnly,
+		Workers: o.workers, ResendUnresolvable: o.resend, Logger: a.logger(), Notify: a.notify,
+	}
+	if needClient {
+		b, err := a.newBudget()
+		if err != nil {
+			return nil, nil, err
+		}
+		if cfg.Client, err = a.newClient(b); err != nil {
+			return nil, nil, err
+		}
+		cfg.Budget = b
+		if cfg.StateDir, err = a.stateDirPath(); err != nil {
+			return nil, nil, err
+		}
+	}
+	l, err := load.New(cfg)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	return l, cfg.Client, nil
+}
+
+// notify renders the library's notes: info unless -q, warnings always.
+func (a *app) notify(e load.Event) {
+	switch e.Kind {
+	case load.Warning:
+		fmt.Fprintf(a.env.Stderr, "bulkload: warning: %s\n", e.Message)
+	case load.Retry:
+		a.info("bulkload: %s\n", e.Message)
+	default:
+		a.info("%s\n", e.Message)
+	}
+}
+
+// perform runs one load operation with progress on a terminal, then
+// prints its summary and returns the error that decides the exit code.
+func (a *app) perform(ctx context.Context, l *load.Loader, c *api.Client, o runOpts, f func(context.Context) (load.Report, error)) error {
+	prog := startProgress(a.env.Stderr, a.progressOn(), func() string { return progressLine(l.Stats()) })
+	rep, err := f(ctx)
+	prog.stop()
+	interrupted := errors.Is(err, context.Canceled)
+	if interrupted && rep.Resumable {
+		rep.Resume = continueCommand(rep, o)
+	}
+	if errors.Is(err, uploader.ErrUnresolvable) && rep.Resumable {
+		again := fmt.Sprintf("bulkload resume %d --resend-unresolvable", rep.JobID)
+		if rep.Command == "upload" {
+			again = fmt.Sprintf("bulkload upload --job %d %s --resend-unresolvable", rep.JobID, shellQuote(rep.Input))
+		}
+		err = fmt.Errorf("%w (nothing was stored twice; to load the rest anyway, sending these uploads again and so storing the records of them the job already holds a second time: %s)", err, again)
+	}
+	var unfinished *load.UnfinishedError
+	if errors.As(err, &unfinished) {
+		err = fmt.Errorf("%w (bulkload resume %d continues it; --new-job starts another job)", err, unfinished.JobID)
+	}
+	var busy *load.BusyError
+	if errors.As(err, &busy) {
+		err = fmt.Errorf("%w (bulkload resume %d)", err, busy.JobID)
+	}
+	if err != nil && !interrupted && c != nil && c.Answered() == 0 && load.NoAnswer(err) {
+		err = fmt.Errorf("%w (%s never answered: check --base-url or SALESLOFT_BASE_URL, and the network)", err, c.BaseURL())
+	}
+	if err != nil {
+		rep.Error = oneLine(err)
+	}
+	switch {
+	case isUsage(err):
+		// Nothing ran: the one-line usage error says it all.
+	case a.g.json:
+		printSummary(a.env.Stdout, rep, true)
+	case !a.g.quiet:
+		printSummary(a.env.Stderr, rep, false)
+	}
+	switch {
+	case interrupted:
+		if rep.Resume != "" {
+			return exitError{exitInterrupted, fmt.Errorf("interrupted; continue with: %s", rep.Resume)}
+		}
+		return exitError{exitInterrupted, errors.New("interrupted")}
+	case err != nil:
+		return err
+	case rep.Failed > 0 || rep.Rejected > 0:
+		return exitError{code: exitPartial}
+	}
+	return nil
+}
+
+// continueCommand is the command that continues an interrupted operation.
+func continueCommand(rep load.Report, o runOpts) string {
+	switch rep.Command {
+	case "upload":
+		line := fmt.Sprintf("bulkload upload --job %d", rep.JobID)
+		if o.batchSize != chunker.MaxRecordsLimit {
+			line += fmt.Sprintf(" --batch-size %d", o.batchSize)
+		}
+		if o.format != "" {
+			line += " --format " + o.format
+		}
+		if o.maxRejects != 0 {
+			line += fmt.Sprintf(" --max-rejects %d", o.maxRejects)
+		}
+		return line + " " + shellQuote(rep.Input)
+	case "results":
+		line := fmt.Sprintf("bulkload results %d", rep.JobID)
+		if o.errorsOnly {
+			line += " --errors-only"
+		}
+		if o.resultsFormat != "jsonl" {
+			line += " --results-format " + o.resultsFormat
+		}
+		if wd, err := os.Getwd(); err != nil || wd != absPath(o.resultsDir) {
+			line += " --results-dir " + shellQuote(absPath(o.resultsDir))
+		}
+		return line
+	}
+	return fmt.Sprintf("bulkload resume %d", rep.JobID)
+}
+
+// progressLine renders a Loader's Stats as one status line.
+func progressLine(s load.Stats) string {
+	switch s.Phase {
+	case load.PhaseCheck:
+		c := s.Check
+		return fmt.Sprintf("checking %s: %d records, %d rejected, %s read, %s/s", s.Source, c.Records, c.Rejects,
+			humanBytes(c.Bytes), humanBytes(int64(float64(c.Bytes)/max(s.Elapsed.Seconds(), 1e-3))))
+	case load.PhaseUpload:
+		u := s.Upload
+		done := u.Records + u.SkippedRecords
+		line := fmt.Sprintf("uploading: %d", done)
+		if s.Checked && s.Check.Records > 0 {
+			line += fmt.Sprintf("/%d records (%d%%)", s.Check.Records, done*100/s.Check.Records)
+		} else {
+			line += " records"
+		}
+		line += fmt.Sprintf(" · %d batches · %s · %s", u.Batches+u.Skipped, humanBytes(u.Bytes), rate(u.Records, s.Elapsed))
+		if s.Checked {
+			line += " · ETA " + eta(done, s.Check.Records, s.Elapsed)
+		}
+		return line + budgetLeft(s)
+	case load.PhaseResults:
+		p := s.Poll
+		line := fmt.Sprintf("executing: %d/%d processed · %d errors", p.Processed, p.Total, p.Errors)
+		if p.Rate > 0 {
+			line += fmt.Sprintf(" · %.0f/s", p.Rate)
+		}
+		return line + fmt.Sprintf(" · %d results saved · %s", p.Delivered, p.State) + budgetLeft(s)
+	case load.PhaseCreate, load.PhaseReady:
+		return string(s.Phase) + " the job…"
+	}
+	return strings.TrimSpace(string(s.Phase))
+}
+
+func budgetLeft(s load.Stats) string {
+	if s.BudgetRemaining < 0 {
+		return ""
+	}
+	return fmt.Sprintf(" · budget %d left", s.BudgetRemaining)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs quoting.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`;&|<>()*?[]{}~!#") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// elapsed formats seconds for the summary.
+func elapsed(sec float64) time.Duration {
+	return time.Duration(sec * float64(time.Second)).Round(time.Millisecond)
+}
