@@ -65,6 +65,9 @@ func (o *op) addTo(ctx context.Context) error {
 		}
 		return o.upload(ctx)
 	}
+	if err := o.statInput(); err != nil {
+		return err
+	}
 	desc, err := manifest.InputOf(o.set.Input, o.set.Format)
 	if err != nil {
 		return fmt.Errorf("input: %w", err)

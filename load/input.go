@@ -50,12 +50,8 @@ func (o *op) checkInput(ctx context.Context) error {
 		}
 		return o.primeStdin()
 	}
-	st, err := os.Stat(o.set.Input)
-	if err != nil {
-		return fmt.Errorf("input: %w", err)
-	}
-	if st.IsDir() {
-		return fmt.Errorf("input %s is a directory, not a file", o.set.Input)
+	if err := o.statInput(); err != nil {
+		return err
 	}
 	if err := o.scan(ctx, nil); err != nil {
 		return err
@@ -66,6 +62,19 @@ func (o *op) checkInput(ctx context.Context) error {
 		return fmt.Errorf("%s holds no records: nothing to load", o.set.Input)
 	case o.check.Records == 0:
 		return fmt.Errorf("%s holds no valid records: all %d were rejected", o.set.Input, o.check.Rejects)
+	}
+	return nil
+}
+
+// statInput fails, with one clear line, for an input that is missing or
+// is a directory.
+func (o *op) statInput() error {
+	st, err := os.Stat(o.set.Input)
+	if err != nil {
+		return fmt.Errorf("input: %w", err)
+	}
+	if st.IsDir() {
+		return fmt.Errorf("input %s is a directory, not a file", o.set.Input)
 	}
 	return nil
 }

@@ -179,8 +179,5 @@ func (l *Loader) begin(o *op) (func(), error) {
 		return nil, errors.New("load: an operation is already running on this Loader")
 	}
 	l.cur.Store(o)
-	return func() {
-		o.setPhase(PhaseDone)
-		l.running.Store(false)
-	}, nil
+	return func() { l.running.Store(false) }, nil
 }

@@ -41,8 +41,10 @@ type op struct {
 	first    *chunker.Batch
 	stdinRej *rejectFile
 
-	mu    sync.Mutex // guards phase and the components below, for stats
-	phase Phase
+	mu     sync.Mutex // guards phase, what setPhase publishes and the components below, for stats
+	phase  Phase
+	pubJob int64  // jobID as of the last setPhase
+	pubSrc string // source() as of the last setPhase
 	chk   *chunker.Chunker
 	up    *uploader.Uploader
 	poll  *poller.Poller
@@ -68,16 +70,18 @@ func abs(p string) string {
 	return p
 }
 
+// setPhase starts phase p and publishes the job and input to stats.
 func (o *op) setPhase(p Phase) {
+	src := o.source()
 	o.mu.Lock()
-	o.phase = p
+	o.phase, o.pubJob, o.pubSrc = p, o.jobID, src
 	o.mu.Unlock()
 }
 
 func (o *op) stats() Stats {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	s := Stats{Phase: o.phase, JobID: o.jobID, Source: o.source(), Check: o.check, Checked: o.checked,
+	s := Stats{Phase: o.phase, JobID: o.pubJob, Source: o.pubSrc, Check: o.check, Checked: o.checked,
 		BudgetRemaining: -1, Elapsed: time.Since(o.start)}
 	if o.chk != nil && !o.checked {
 		s.Check = o.chk.Stats()

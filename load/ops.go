@@ -27,6 +27,11 @@ type RunOptions struct {
 	// otherwise refuses (with an *UnfinishedError) so that no record is
 	// loaded twice by accident.
 	NewJob bool
+	// Continue makes Run, finding such an unfinished run, continue it
+	// (exactly as Resume) instead of refusing: a program that calls Run
+	// again with the same input after a crash then loads every record
+	// once. NewJob takes precedence.
+	Continue bool
 }
 
 // UnfinishedError is Run's refusal to load an input whose earlier run has
@@ -65,14 +70,11 @@ func (l *Loader) Run(ctx context.Context, in Input, opts RunOptions) (Report, er
 }
 
 func (o *op) run(ctx context.Context, opts RunOptions) error {
-	if !o.dryRun && opts.Type == "" {
-		return errors.New("load: RunOptions.Type is required")
-	}
-	if err := o.checkInput(ctx); err != nil {
-		return err
-	}
 	if o.dryRun {
-		return nil
+		return o.checkInput(ctx)
+	}
+	if opts.Type == "" {
+		return errors.New("load: RunOptions.Type is required")
 	}
 	stateDir, err := o.l.stateDir()
 	if err != nil {
@@ -86,15 +88,25 @@ func (o *op) run(ctx context.Context, opts RunOptions) error {
 	var desc manifest.Input
 	resumable := stateDir != "" && !o.stdinInput()
 	if resumable {
-		if desc, err = manifest.InputOf(o.set.Input, o.set.Format); err != nil {
+		if err := o.statInput(); err != nil {
 			return err
 		}
+		if desc, err = manifest.InputOf(o.set.Input, o.set.Format); err != nil {
+			return fmt.Errorf("input: %w", err)
+		}
 		if !opts.NewJob {
-			if s, _ := o.unfinishedRunOf(stateDir, desc); s != nil {
+			if s, _ := o.unfinishedRunOf(stateDir, desc); s != nil && opts.Continue {
+				o.jobID, o.rep.JobID = s.Manifest.JobID, s.Manifest.JobID
+				o.l.info("Continuing job %d's unfinished run of %s", o.jobID, o.set.Input)
+				return o.resume(ctx, ResumeOptions{NoWait: opts.NoWait})
+			} else if s != nil {
 				return &UnfinishedError{JobID: s.Manifest.JobID, Input: o.set.Input, Uploaded: s.Manifest.Upload.AckedRecords,
 					Complete: s.Manifest.Upload.Complete, Dir: s.Dir}
 			}
 		}
+	}
+	if err := o.checkInput(ctx); err != nil {
+		return err
 	}
 	o.setPhase(PhaseCreate)
 	if _, err := o.createJob(ctx, opts.Type, opts.Name); err != nil {

@@ -48,7 +48,11 @@ func (c *checkpoint) bind(jobID int64) error {
 		c.gen++
 	}
 	if c.m.JobID != jobID {
-		return fmt.Errorf("%w: it is for job %d, not job %d", ErrManifestMismatch, c.m.JobID, jobID)
+		where := ""
+		if c.dir != "" {
+			where = " in " + c.dir
+		}
+		return fmt.Errorf("%w: the manifest%s is of job %d, not job %d (continue job %d, or use another state directory)", ErrManifestMismatch, where, c.m.JobID, jobID, c.m.JobID)
 	}
 	return nil
 }

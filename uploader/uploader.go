@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -55,7 +56,11 @@ type Config struct {
 	Manifest *manifest.Manifest
 	// StateDir, if set, is where the manifest is saved, durably, before
 	// each batch goes out and after each batch is stored. Empty means
-	// none: an interrupted upload cannot then be resumed.
+	// none: an interrupted upload cannot then be resumed. With Manifest
+	// nil, a manifest already in StateDir is loaded and continued (so a
+	// program run again after a crash resumes rather than storing records
+	// twice), and Upload refuses, with ErrManifestMismatch, a job other
+	// than the one it is of. Package load does all of this for whole loads.
 	StateDir string
 	// DrainTimeout bounds how long calls already under way may go on after
 	// ctx is canceled or the upload fails, reconciliation included. Zero
@@ -150,6 +155,14 @@ func New(cfg Config) (*Uploader, error) {
 	m := &manifest.Manifest{}
 	if cfg.Manifest != nil {
 		m = cfg.Manifest.Clone()
+	} else if cfg.StateDir != "" {
+		saved, err := manifest.Load(cfg.StateDir)
+		switch {
+		case err == nil:
+			m = saved
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("uploader: %w", err)
+		}
 	}
 	cp, err := newCheckpoint(m, cfg.StateDir)
 	if err != nil {

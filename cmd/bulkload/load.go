@@ -85,9 +85,11 @@ func (a *app) perform(ctx context.Context, l *load.Loader, c *api.Client, o runO
 	if err != nil {
 		rep.Error = oneLine(err)
 	}
+	var changed *load.InputChangedError
 	switch {
-	case isUsage(err):
-		// Nothing ran: the one-line usage error says it all.
+	case isUsage(err), errors.Is(err, load.ErrLocked), unfinished != nil, busy != nil, errors.As(err, &changed):
+		// Nothing ran, or it was refused before sending anything: the one
+		// line of the error says it all.
 	case a.g.json:
 		printSummary(a.env.Stdout, rep, true)
 	case !a.g.quiet:
