@@ -45,9 +45,9 @@ type op struct {
 	phase  Phase
 	pubJob int64  // jobID as of the last setPhase
 	pubSrc string // source() as of the last setPhase
-	chk   *chunker.Chunker
-	up    *uploader.Uploader
-	poll  *poller.Poller
+	chk    *chunker.Chunker
+	up     *uploader.Uploader
+	poll   *poller.Poller
 
 	rep Report
 }
