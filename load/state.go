@@ -223,3 +223,45 @@ func (o *op) holdsResults(prefix string) bool {
 	}
 	return false
 }
+
+// LastJob is the job whose saved run or upload in stateDir changed last:
+// what `bulkload resume --last` continues.
+func LastJob(stateDir string) (int64, error) {
+	entries, err := os.ReadDir(stateDir)
+	if err != nil {
+		return 0, fmt.Errorf("state directory: %w", err)
+	}
+	var id int64
+	var newest time.Time
+	for _, e := range entries {
+		name, _, _ := strings.Cut(e.Name(), "-upload-")
+		n, err := strconv.ParseInt(name, 10, 64)
+		if err != nil || !e.IsDir() {
+			continue
+		}
+		st, err := os.Stat(filepath.Join(stateDir, e.Name(), manifest.FileName))
+		if err == nil && st.ModTime().After(newest) {
+			id, newest = n, st.ModTime()
+		}
+	}
+	if id == 0 {
+		return 0, fmt.Errorf("no saved runs in %s", stateDir)
+	}
+	return id, nil
+}
+
+// DefaultStateDir is where bulkload keeps its state when not told:
+// $XDG_STATE_HOME/bulkload, else $HOME/.local/state/bulkload. getenv reads
+// the environment (os.Getenv).
+func DefaultStateDir(getenv func(string) string) (string, error) {
+	if x := getenv("XDG_STATE_HOME"); x != "" {
+		return filepath.Join(x, "bulkload"), nil
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".local", "state", "bulkload"), nil
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "bulkload"), nil
+	}
+	return "", errors.New("no state directory: set --state-dir, XDG_STATE_HOME or HOME")
+}

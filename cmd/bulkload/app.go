@@ -2,19 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/bulkload/bulkload/api"
 	"github.com/bulkload/bulkload/budget"
+	"github.com/bulkload/bulkload/load"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -179,33 +178,12 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// stateDir is where manifests live, created with mode 0700.
-func (a *app) stateDir() (string, error) {
-	dir, err := a.stateDirPath()
-	if err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("state directory: %w", err)
-	}
-	return dir, nil
-}
-
-// stateDirPath is stateDir without making it, for commands that only look.
+// stateDirPath is --state-dir, else load.DefaultStateDir.
 func (a *app) stateDirPath() (string, error) {
 	if dir := a.g.stateDir; dir != "" {
 		return dir, nil
 	}
-	if x := a.env.Getenv("XDG_STATE_HOME"); x != "" {
-		return filepath.Join(x, "bulkload"), nil
-	}
-	if h := a.env.Getenv("HOME"); h != "" {
-		return filepath.Join(h, ".local", "state", "bulkload"), nil
-	}
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".local", "state", "bulkload"), nil
-	}
-	return "", errors.New("no state directory: set --state-dir, XDG_STATE_HOME or HOME")
+	return load.DefaultStateDir(a.env.Getenv)
 }
 
 // progressOn reports whether live progress goes to stderr: only on a

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -48,7 +46,7 @@ rejects and the run's state land in --dir.`,
 				}
 			}
 			input := filepath.Join(dir, "people.jsonl")
-			if err := writeDemoPeople(input, records, seed); err != nil {
+			if err := sample.WriteDemoFile(input, records, seed); err != nil {
 				return err
 			}
 			srv := apitest.NewServer(apitest.Config{
@@ -93,34 +91,4 @@ rejects and the run's state land in --dir.`,
 	cmd.Flags().IntVar(&records, "records", 10000, "how many sample people to load")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the sample data and the emulator")
 	return cmd
-}
-
-// writeDemoPeople writes n people as JSON Lines: every 500th line is
-// malformed (a rejected record) and every 97th person lacks the email its
-// upsert key names (an API-side failure).
-func writeDemoPeople(path string, n int, seed uint64) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(f)
-	g := sample.NewGenerator(seed)
-	for i := 1; i <= n; i++ {
-		p := g.Next()
-		if i%500 == 0 {
-			fmt.Fprintf(w, "{\"email_address\": %q, \"first_name\": \n", p.EmailAddress)
-			continue
-		}
-		if i%97 == 0 {
-			p.EmailAddress = ""
-		}
-		b, _ := json.Marshal(p)
-		w.Write(b)
-		w.WriteByte('\n')
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -2,15 +2,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
-	"sort"
-	"strconv"
 
 	"github.com/bulkload/bulkload/chunker"
 	"github.com/bulkload/bulkload/load"
-	"github.com/bulkload/bulkload/manifest"
 	"github.com/bulkload/bulkload/uploader"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -199,7 +194,7 @@ unchanged; resume refuses a file that differs from the one the run began with.`,
 				if err != nil {
 					return err
 				}
-				if id, err = lastJob(stateDir); err != nil {
+				if id, err = load.LastJob(stateDir); err != nil {
 					return err
 				}
 			case !last && len(args) == 1:
@@ -243,35 +238,6 @@ unchanged; resume refuses a file that differs from the one the run began with.`,
 	cmd.Flags().BoolVar(&last, "last", false, "resume the most recently active run")
 	o.bind(cmd.Flags(), "resume")
 	return cmd
-}
-
-// lastJob is the job of the most recently saved manifest in stateDir.
-func lastJob(stateDir string) (int64, error) {
-	entries, err := os.ReadDir(stateDir)
-	if err != nil {
-		return 0, fmt.Errorf("state directory: %w", err)
-	}
-	type cand struct {
-		id  int64
-		mod int64
-	}
-	var cands []cand
-	for _, e := range entries {
-		id, err := strconv.ParseInt(e.Name(), 10, 64)
-		if err != nil || !e.IsDir() {
-			continue
-		}
-		st, err := os.Stat(filepath.Join(stateDir, e.Name(), manifest.FileName))
-		if err != nil {
-			continue
-		}
-		cands = append(cands, cand{id, st.ModTime().UnixNano()})
-	}
-	if len(cands) == 0 {
-		return 0, fmt.Errorf("no saved runs in %s", stateDir)
-	}
-	sort.Slice(cands, func(i, j int) bool { return cands[i].mod > cands[j].mod })
-	return cands[0].id, nil
 }
 
 // noWaitNote says, after a --no-wait load, where its results are.

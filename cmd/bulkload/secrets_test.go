@@ -255,16 +255,15 @@ func TestServeLoopback(t *testing.T) {
 		warn bool
 	}{{"127.0.0.1:0", false}, {"0.0.0.0:0", true}} {
 		out, errb := &syncBuffer{}, &syncBuffer{}
-		a := &app{env: Env{Stdout: out, Stderr: errb}}
 		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- a.serve(ctx, tt.addr, http.NotFoundHandler(), func() {}) }()
+		done := make(chan int, 1)
+		go func() { done <- Main(ctx, []string{"serve", "-q", "--addr", tt.addr}, Env{Stdout: out, Stderr: errb}) }()
 		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), "listening") && time.Now().Before(deadline); {
 			time.Sleep(5 * time.Millisecond)
 		}
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve %s: %v", tt.addr, err)
+		if code := <-done; code != exitOK {
+			t.Errorf("serve %s: exit %d\n%s", tt.addr, code, errb.String())
 		}
 		if got := strings.Contains(errb.String(), "reachable from other machines"); got != tt.warn {
 			t.Errorf("serve %s: warning %v (%q); want %v", tt.addr, got, errb.String(), tt.warn)
