@@ -148,7 +148,7 @@ func (o *op) sameInput(moved string) error {
 	}
 	in, err := manifest.InputOf(o.set.Input, o.set.Format)
 	if errors.Is(err, os.ErrNotExist) {
-		return &InputChangedError{JobID: o.jobID, Path: o.set.Input, Missing: true}
+		return &InputChangedError{JobID: o.jobID, Path: o.set.Input, Missing: true, Stored: o.m.Upload.AckedRecords}
 	}
 	if err != nil {
 		return err
@@ -173,13 +173,15 @@ type InputChangedError struct {
 	// What changed, for people: size, time, and whether the batches
 	// already stored still read the same.
 	What string
+	// Stored is how many records of the input the job holds.
+	Stored int64
 }
 
 func (e *InputChangedError) Error() string {
 	if e.Missing {
-		return fmt.Sprintf("%s, the input of job %d's upload, is gone: if it was moved, give its new path", e.Path, e.JobID)
+		return fmt.Sprintf("%s, the input of job %d's upload, is gone (the job holds %d records of it): if it was moved, give its new path", e.Path, e.JobID, e.Stored)
 	}
-	return fmt.Sprintf("%s changed since job %d's upload of it began (%s): continuing would store records twice or lose them, so nothing was sent", e.Path, e.JobID, e.What)
+	return fmt.Sprintf("%s changed since job %d's upload of it began (%s): continuing would store records twice or lose them, so nothing was sent; the job holds %d records of the earlier file", e.Path, e.JobID, e.What, e.Stored)
 }
 
 // changed describes how the input differs from the saved one.
@@ -193,7 +195,7 @@ func (o *op) changed(now manifest.Input) error {
 		what += fmt.Sprintf("; modified %s, was %s", now.ModTime.Local().Format(time.DateTime), was.ModTime.Local().Format(time.DateTime))
 	}
 	what += "; " + o.storedBatchesStill()
-	return &InputChangedError{JobID: o.jobID, Path: o.set.Input, What: what}
+	return &InputChangedError{JobID: o.jobID, Path: o.set.Input, What: what, Stored: o.m.Upload.AckedRecords}
 }
 
 // storedBatchesStill re-reads the batches the job already holds from the

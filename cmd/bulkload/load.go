@@ -79,15 +79,22 @@ func (a *app) perform(ctx context.Context, l *load.Loader, c *api.Client, o runO
 	if errors.As(err, &busy) {
 		err = fmt.Errorf("%w (bulkload resume %d)", err, busy.JobID)
 	}
+	var changed *load.InputChangedError
+	if errors.As(err, &changed) && rep.Command == "resume" {
+		if changed.Missing {
+			err = fmt.Errorf("%w (bulkload resume %d --input NEW_PATH)", err, changed.JobID)
+		} else {
+			err = fmt.Errorf("%w (put the file back as it was and resume again, or load the new file into a new job with run --new-job)", err)
+		}
+	}
 	if err != nil && !interrupted && c != nil && c.Answered() == 0 && load.NoAnswer(err) {
 		err = fmt.Errorf("%w (%s never answered: check --base-url or SALESLOFT_BASE_URL, and the network)", err, c.BaseURL())
 	}
 	if err != nil {
 		rep.Error = oneLine(err)
 	}
-	var changed *load.InputChangedError
 	switch {
-	case isUsage(err), errors.Is(err, load.ErrLocked), unfinished != nil, busy != nil, errors.As(err, &changed):
+	case isUsage(err), errors.Is(err, load.ErrLocked), unfinished != nil, busy != nil, changed != nil:
 		// Nothing ran, or it was refused before sending anything: the one
 		// line of the error says it all.
 	case a.g.json:

@@ -117,3 +117,23 @@ func TestCLIUploadEditedFile(t *testing.T) {
 		t.Fatalf("the refused upload changed the job from %d to %d records", held, n)
 	}
 }
+
+// A moved input: resume says how to continue, and --input continues it.
+func TestCLIResumeMovedInput(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, apitest.Config{Faults: apitest.Faults{Latency: 20 * time.Millisecond}})
+	in := writePeople(t, 2000, nil)
+	env := interruptRun(t, srv, in, 250)
+	moved := filepath.Join(t.TempDir(), "moved.jsonl")
+	if err := os.Rename(in, moved); err != nil {
+		t.Fatal(err)
+	}
+	r := runMain(t, context.Background(), env, nil, "resume", "1")
+	if r.code != exitFailed || !strings.Contains(r.stderr, "is gone (the job holds ") || !strings.HasSuffix(r.stderr, "(bulkload resume 1 --input NEW_PATH)\n") {
+		t.Fatalf("resume of a moved input: exit %d\n%s\nwant 1 and the --input hint", r.code, r.stderr)
+	}
+	if r := runMain(t, context.Background(), env, nil, "resume", "1", "--input", moved); r.code != exitOK {
+		t.Fatalf("resume --input: exit %d\n%s", r.code, r.stderr)
+	}
+	storedOnce(t, srv, 1, moved)
+}
