@@ -39,6 +39,9 @@ type RecordError struct {
 	Column int    // 1-based byte column in that line
 	Row    int    // CSV/TSV only: 1-based row as a spreadsheet numbers it (header 1, blank rows counted)
 	Err    error  // the reason, wrapping one of the Err* sentinels
+	// Fatal reports a fault that ends the input whatever MaxRejects says:
+	// a bad header, an undetectable format, a JSON array cut short.
+	Fatal bool
 }
 
 // Error formats e as "source:line:column: reason", like a compiler.

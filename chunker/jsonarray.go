@@ -207,7 +207,9 @@ func (c *Chunker) skipLargeValue() error {
 
 // streamError reports a fault that ends a JSON array stream at buf[i].
 func (c *Chunker) streamError(i int, msg string) error {
-	return c.recordError(c.in.lineAt(i), c.in.column(i), withDetail(ErrInvalidJSON, msg))
+	e := c.recordError(c.in.lineAt(i), c.in.column(i), withDetail(ErrInvalidJSON, msg))
+	e.Fatal = true
+	return e
 }
 
 // skipper finds the end of a JSON value by tracking strings and nesting

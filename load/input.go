@@ -59,12 +59,22 @@ func (o *op) checkInput(ctx context.Context) error {
 	switch {
 	case o.check.Records == 0 && o.check.Rejects == 0:
 		// Most likely the wrong file: say so rather than create an empty job.
-		return fmt.Errorf("%s holds no records: nothing to load", o.set.Input)
+		return fmt.Errorf("%s holds no records: %w", o.set.Input, ErrNothingToLoad)
 	case o.check.Records == 0:
-		return fmt.Errorf("%s holds no valid records: all %d were rejected", o.set.Input, o.check.Rejects)
+		return &noValidError{fmt.Sprintf("%s holds no valid records: all %d were rejected", o.set.Input, o.check.Rejects)}
 	}
 	return nil
 }
+
+// ErrNothingToLoad is wrapped by the error of a load whose input holds no
+// valid record: no job is created for it.
+var ErrNothingToLoad = errors.New("nothing to load")
+
+// noValidError is an input whose every record was rejected.
+type noValidError struct{ msg string }
+
+func (e *noValidError) Error() string { return e.msg }
+func (e *noValidError) Unwrap() error { return ErrNothingToLoad }
 
 // statInput fails, with one clear line, for an input that is missing or
 // is a directory.
@@ -164,9 +174,9 @@ func (o *op) primeStdin() error {
 	case err != io.EOF:
 		return err
 	case s.Records == 0 && s.Rejects == 0:
-		return errors.New("standard input holds no records: nothing to load")
+		return fmt.Errorf("standard input holds no records: %w", ErrNothingToLoad)
 	default:
-		return fmt.Errorf("standard input holds no valid records: all %d were rejected", s.Rejects)
+		return &noValidError{fmt.Sprintf("standard input holds no valid records: all %d were rejected", s.Rejects)}
 	}
 }
 

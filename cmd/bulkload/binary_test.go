@@ -51,7 +51,10 @@ func TestBinaryExitCodes(t *testing.T) {
 		}
 	}
 	cmd.Run()
-	if code := cmd.ProcessState.ExitCode(); code != exitFailed || !strings.Contains(errb.String(), "API key was refused") {
-		t.Errorf("bad key: exit %d, %q; want 1 and the key refused", code, errb)
+	// The cause is said once, on one line, with no summary of zeros (no
+	// job exists): before, seven summary lines, then 401 three ways.
+	want := "bulkload: the API key was refused (401 from POST /v2/bulk_jobs): check SALESLOFT_API_KEY or --api-key\n"
+	if code := cmd.ProcessState.ExitCode(); code != exitFailed || errb.String() != want {
+		t.Errorf("bad key: exit %d, %q; want 1 and %q", code, errb, want)
 	}
 }

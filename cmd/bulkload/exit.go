@@ -64,17 +64,30 @@ func exitCode(err error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bulkload: interrupted\n")
 		return exitInterrupted
 	}
-	fmt.Fprintf(stderr, "bulkload: %s\n", oneLine(explain(err)))
+	var done explained
+	if !errors.As(err, &done) {
+		err = explain(err)
+	}
+	fmt.Fprintf(stderr, "bulkload: %s\n", oneLine(err))
 	return exitFailed
 }
 
-// explain turns the errors a person can act on into advice.
+// explain turns the errors a person can act on into advice, saying the
+// cause once.
 func explain(err error) error {
+	var ae *api.Error
+	var re *chunker.RecordError
 	switch {
-	case api.IsUnauthorized(err):
-		return fmt.Errorf("%w (the API key was refused: check SALESLOFT_API_KEY or --api-key)", err)
+	case api.IsUnauthorized(err) && errors.As(err, &ae):
+		return fmt.Errorf("the API key was refused (%d from %s %s): check SALESLOFT_API_KEY or --api-key", ae.StatusCode, ae.Method, ae.Path)
 	case errors.Is(err, chunker.ErrFormat):
 		return fmt.Errorf("%w (name the format with --format jsonl, json, csv or tsv)", err)
+	case errors.Is(err, chunker.ErrTooManyRejects):
+		return fmt.Errorf("%w (raise --max-rejects, or -1 for any number; the rejects file keeps each with its reason)", err)
+	case errors.Is(err, chunker.ErrRecordTooLarge):
+		return fmt.Errorf("%w: the largest record accepted is %d MiB (skip it with --max-rejects)", err, chunker.DefaultMaxRecordBytes>>20)
+	case errors.As(err, &re) && !re.Fatal && !errors.Is(err, chunker.ErrHeader) && !errors.Is(err, chunker.ErrFormat):
+		return fmt.Errorf("%w (to skip bad records and load the rest, pass --max-rejects N, or -1 for any number)", err)
 	case errors.Is(err, io.ErrUnexpectedEOF) && !isAPIError(err):
 		// Reading the input, the only unexpected EOF is a gzip stream
 		// that stops.
@@ -104,3 +117,9 @@ func isCobraUsage(err error) bool {
 	return strings.HasPrefix(s, "unknown command") || strings.HasPrefix(s, "unknown shorthand") ||
 		strings.HasPrefix(s, "unknown flag") || strings.Contains(s, "arg(s)")
 }
+
+// explained is an error explain has already turned into advice.
+type explained struct{ err error }
+
+func (e explained) Error() string { return e.err.Error() }
+func (e explained) Unwrap() error { return e.err }

@@ -90,13 +90,18 @@ func (a *app) perform(ctx context.Context, l *load.Loader, c *api.Client, o runO
 	if err != nil && !interrupted && c != nil && c.Answered() == 0 && load.NoAnswer(err) {
 		err = fmt.Errorf("%w (%s never answered: check --base-url or SALESLOFT_BASE_URL, and the network)", err, c.BaseURL())
 	}
-	if err != nil {
+	if err != nil && !interrupted {
+		err = explained{explain(err)}
+		if rep.Files.Rejects != "" && errors.Is(err, load.ErrNothingToLoad) {
+			err = fmt.Errorf("%w; rejected records are in %s", err, rep.Files.Rejects)
+		}
 		rep.Error = oneLine(err)
 	}
 	switch {
-	case isUsage(err), errors.Is(err, load.ErrLocked), unfinished != nil, busy != nil, changed != nil:
-		// Nothing ran, or it was refused before sending anything: the one
-		// line of the error says it all.
+	case isUsage(err), errors.Is(err, load.ErrLocked), unfinished != nil, busy != nil, changed != nil,
+		err != nil && !interrupted && rep.JobID == 0 && !a.g.json:
+		// Nothing ran, it failed before a job existed, or it was refused
+		// before sending anything: the one line of the error says it all.
 	case a.g.json:
 		printSummary(a.env.Stdout, rep, true)
 	case !a.g.quiet:
