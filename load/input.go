@@ -97,6 +97,22 @@ func (o *op) scan(ctx context.Context, r io.Reader) error {
 	}
 	rej := &rejectFile{path: o.rejectsPath()}
 	cfg.OnReject = rej.add
+	// A dry run reads the whole input whatever MaxRejects says, to count
+	// everything, and then fails as a real run would have.
+	var wouldFail error
+	if o.dryRun && cfg.MaxRejects >= 0 {
+		limit, n := cfg.MaxRejects, 0
+		cfg.MaxRejects = -1
+		cfg.OnReject = func(r chunker.Reject) {
+			rej.add(r)
+			if n++; n == limit+1 && wouldFail == nil {
+				wouldFail = r.Err
+				if limit > 0 {
+					wouldFail = fmt.Errorf("%w (limit %d): %w", chunker.ErrTooManyRejects, limit, r.Err)
+				}
+			}
+		}
+	}
 	var c *chunker.Chunker
 	if r != nil {
 		c, err = chunker.New(r, cfg)
@@ -135,7 +151,7 @@ func (o *op) scan(ctx context.Context, r io.Reader) error {
 		o.rep.Files.Rejects = rej.path
 	}
 	if err == io.EOF {
-		return nil
+		return wouldFail
 	}
 	return err
 }

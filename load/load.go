@@ -72,6 +72,10 @@ const (
 	Warning
 	// Retry is a call that failed and will be tried again.
 	Retry
+	// Checked says the check pass has read the whole input and a job is
+	// about to be created: Stats().Check holds the counts, for an estimate
+	// of the cost (EstimateCost) before anything is spent.
+	Checked
 )
 
 // Input is what to upload.

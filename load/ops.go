@@ -27,6 +27,8 @@ type RunOptions struct {
 	// otherwise refuses (with an *UnfinishedError) so that no record is
 	// loaded twice by accident.
 	NewJob bool
+	// AnyType allows a Type not in KnownTypes (see CheckType).
+	AnyType bool
 	// Continue makes Run, finding such an unfinished run, continue it
 	// (exactly as Resume) instead of refusing: a program that calls Run
 	// again with the same input after a crash then loads every record
@@ -70,6 +72,11 @@ func (l *Loader) Run(ctx context.Context, in Input, opts RunOptions) (Report, er
 }
 
 func (o *op) run(ctx context.Context, opts RunOptions) error {
+	if opts.Type != "" && !opts.AnyType {
+		if err := CheckType(opts.Type); err != nil {
+			return err
+		}
+	}
 	if o.dryRun {
 		return o.checkInput(ctx)
 	}
@@ -107,6 +114,9 @@ func (o *op) run(ctx context.Context, opts RunOptions) error {
 	}
 	if err := o.checkInput(ctx); err != nil {
 		return err
+	}
+	if o.checked {
+		o.l.notify(Checked, "%s: %d valid records in %d batches", o.source(), o.check.Records, o.check.Batches)
 	}
 	o.setPhase(PhaseCreate)
 	if _, err := o.createJob(ctx, opts.Type, opts.Name); err != nil {

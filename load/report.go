@@ -40,6 +40,9 @@ type Report struct {
 		Errors  string `json:"errors,omitempty"`
 		Rejects string `json:"rejects,omitempty"`
 	} `json:"files"`
+	// Cost is what the load costs of the team's budget, for a dry run
+	// (set by the caller, which knows the budget: EstimateCost).
+	Cost   *Cost  `json:"cost,omitempty"`
 	Resume string `json:"resume,omitempty"` // set by the CLI: the command that continues this run
 	Error  string `json:"error,omitempty"`  // set by the CLI
 }

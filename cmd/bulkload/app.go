@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"runtime/debug"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/bulkload/bulkload/budget"
 	"github.com/bulkload/bulkload/load"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
 
@@ -44,6 +46,7 @@ type app struct {
 	env Env
 	g   globals
 	log *slog.Logger // see logger
+	cur *load.Loader  // the Loader of the command, for notes that read its Stats
 }
 
 // Main runs the command line args and returns the exit code.
@@ -85,30 +88,69 @@ Load a file:                 SALESLOFT_API_KEY=... bulkload run --type person/up
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	f := root.PersistentFlags()
+	root.PersistentFlags().BoolVarP(&a.g.quiet, "quiet", "q", false, "no progress and no summary on stderr")
+	root.Version = buildVersion()
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return a.checkFlags(cmd) }
+	for _, c := range []*cobra.Command{a.runCommand(), a.resumeCommand(), a.uploadCommand(), a.resultsCommand(),
+		a.createCommand(), a.readyCommand(), a.statusCommand(), a.jobsCommand()} {
+		a.clientFlags(c.Flags())
+		root.AddCommand(c)
+	}
+	root.AddCommand(a.serveCommand(), a.demoCommand())
+	return root
+}
+
+// clientFlags declares the flags of the commands that call the API: the
+// key, where the API is, the team's budget and this run's share of it,
+// the state directory, and the output.
+func (a *app) clientFlags(f *pflag.FlagSet) {
 	f.StringVar(&a.g.apiKey, "api-key", "", "Salesloft API key (default $SALESLOFT_API_KEY)")
 	f.StringVar(&a.g.baseURL, "base-url", "", "API base URL (default $SALESLOFT_BASE_URL or "+api.DefaultBaseURL+")")
-	f.StringVar(&a.g.stateDir, "state-dir", "", "where run manifests are kept (default $XDG_STATE_HOME/bulkload or ~/.local/state/bulkload)")
-	f.IntVar(&a.g.rateLimit, "rate-limit", budget.DefaultLimit, "the team's API budget: cost per --rate-window")
-	f.DurationVar(&a.g.rateWindow, "rate-window", budget.DefaultWindow, "the period of the team's API budget")
+	f.StringVar(&a.g.stateDir, "state-dir", "", "where manifests and job locks are kept (default $XDG_STATE_HOME/bulkload or ~/.local/state/bulkload)")
 	f.Float64Var(&a.g.budget, "budget", budget.DefaultShare, "the share of the team's budget this run may use, in (0,1]")
-	f.BoolVar(&a.g.json, "json", false, "print the summary as one JSON object on stdout")
-	f.BoolVarP(&a.g.quiet, "quiet", "q", false, "no progress and no summary on stderr")
-	f.BoolVarP(&a.g.verbose, "verbose", "v", false, "log each API call to stderr")
+	a.budgetFlags(f, "the team's API budget: calls per --rate-window")
+	f.BoolVar(&a.g.json, "json", false, "print the result as JSON on stdout")
+	f.BoolVarP(&a.g.verbose, "verbose", "v", false, "log each API call to stderr, with its query")
+}
 
-	root.AddCommand(
-		a.runCommand(),
-		a.resumeCommand(),
-		a.uploadCommand(),
-		a.resultsCommand(),
-		a.createCommand(),
-		a.readyCommand(),
-		a.statusCommand(),
-		a.jobsCommand(),
-		a.serveCommand(),
-		a.demoCommand(),
-	)
-	return root
+// budgetFlags declares --rate-limit and --rate-window.
+func (a *app) budgetFlags(f *pflag.FlagSet, limitHelp string) {
+	f.IntVar(&a.g.rateLimit, "rate-limit", budget.DefaultLimit, limitHelp)
+	f.DurationVar(&a.g.rateWindow, "rate-window", budget.DefaultWindow, "the period of the team's API budget")
+}
+
+// checkFlags refuses the global flags' values that mean nothing, naming
+// the flag, in every command that takes them.
+func (a *app) checkFlags(cmd *cobra.Command) error {
+	has := func(name string) bool { return cmd.Flags().Lookup(name) != nil }
+	switch {
+	case has("rate-limit") && a.g.rateLimit < 1:
+		return usagef("--rate-limit %d: want the team's budget, in calls per --rate-window (Salesloft's default: 600)", a.g.rateLimit)
+	case has("rate-window") && a.g.rateWindow <= 0:
+		return usagef("--rate-window %s: want a positive duration (Salesloft's default: 1m)", a.g.rateWindow)
+	case has("budget") && !(a.g.budget > 0 && a.g.budget <= 1):
+		return usagef("--budget %g: want the share of the team's budget this run may use, more than 0 and at most 1 (such as 0.8)", a.g.budget)
+	}
+	return nil
+}
+
+// buildVersion is the module version the binary was built from, with the
+// VCS revision when the build recorded one.
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return version
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " (" + s.Value[:12] + ")"
+		}
+	}
+	return v
 }
 
 // logger is the -v call log, or nil. It is one logger, so that the client,

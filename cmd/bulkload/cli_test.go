@@ -168,11 +168,25 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"no file", []string{"run", "--type", "person/upsert"}, nil, "takes 1 argument"},
 		{"unknown flag", []string{"run", "--nope", in}, nil, "unknown flag"},
 		{"unknown command", []string{"frobnicate"}, nil, "unknown command"},
-		{"bad batch size", []string{"run", "--type", "t", "--batch-size", "5001", in}, nil, "--batch-size"},
-		{"bad results format", []string{"run", "--type", "t", "--results-format", "xml", in}, nil, "--results-format"},
+		{"bad batch size", []string{"run", "--type", "person/upsert", "--batch-size", "5001", in}, nil, "--batch-size"},
+		{"bad results format", []string{"run", "--type", "person/upsert", "--results-format", "xml", in}, nil, "--results-format"},
 		{"missing key", []string{"run", "--type", "person/upsert", in}, map[string]string{}, "no API key"},
 		{"bad job id", []string{"status", "abc"}, nil, "not a job id"},
-		{"bad budget", []string{"run", "--type", "person/upsert", "--budget", "2", in}, nil, "Share"},
+		{"bad budget", []string{"run", "--type", "person/upsert", "--budget", "2", in}, nil, "--budget 2: want the share"},
+		// Checked in every command that takes the flag, dry runs too, and
+		// 0 is not the default in disguise.
+		{"budget 1.5 in jobs", []string{"jobs", "--budget", "1.5"}, nil, "--budget 1.5: want"},
+		{"budget 1.5 in a dry run", []string{"run", "--dry-run", "--type", "person/upsert", "--budget", "1.5", in}, nil, "--budget 1.5: want"},
+		{"budget 0", []string{"status", "1", "--budget", "0"}, nil, "--budget 0: want"},
+		{"rate limit 0", []string{"results", "1", "--rate-limit", "0"}, nil, "--rate-limit 0: want"},
+		{"rate window 0", []string{"upload", "--job", "1", "--rate-window", "0s", in}, nil, "--rate-window 0s: want"},
+		{"rate limit in serve", []string{"serve", "--rate-limit", "-1"}, nil, "--rate-limit -1: want"},
+		{"client flag in serve", []string{"serve", "--budget", "0.5"}, nil, "unknown flag: --budget"},
+		{"client flag in demo", []string{"demo", "--base-url", "http://x"}, nil, "unknown flag: --base-url"},
+		{"unknown type", []string{"run", "--type", "people/upsert", in}, nil, "did you mean person/upsert?"},
+		{"unknown type in a dry run", []string{"run", "--dry-run", "--type", "people/upsert", in}, nil, "unknown job type"},
+		{"unknown type in create", []string{"create", "--type", "widget/explode"}, nil, "--any-type"},
+		{"bad wait", []string{"results", "1", "--wait", "-1s"}, nil, "--wait -1s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -432,5 +446,31 @@ func TestInterruptDuringCheck(t *testing.T) {
 	}
 	if n := len(srv.Jobs(testKey)); n != 0 {
 		t.Errorf("%d jobs created; want none", n)
+	}
+}
+
+// TestDryRunReadsEverything: a dry run reads the whole file whatever
+// --max-rejects says, fails as a real run would, and reports the cost.
+func TestDryRunReadsEverything(t *testing.T) {
+	t.Parallel()
+	in := writePeople(t, 12000, nil)
+	f, _ := os.OpenFile(in, os.O_APPEND|os.O_WRONLY, 0)
+	for range 8 {
+		f.WriteString("{not json\n")
+	}
+	f.Close()
+	dir := t.TempDir()
+	r := cli(t, context.Background(), nil, "run", "--dry-run", "--json", "--type", "person/upsert", "--max-rejects", "5", "--results-dir", dir, in)
+	s := decodeSummary(t, r.stdout)
+	if r.code != exitFailed || s.Records != 12000 || s.Rejected != 8 || !strings.Contains(r.stderr, "a real run would stop: too many rejected records (limit 5)") {
+		t.Fatalf("dry run: exit %d, %d records, %d rejected\n%s; want 1, 12000 and 8 counted, and the limit named", r.code, s.Records, s.Rejected, r.stderr)
+	}
+	// 3 uploads, 2 job calls, 120 pages and a few polls, at 0.8 of the
+	// 100000/s budget cli sets.
+	if c := s.Cost; c == nil || c.Upload != 3 || c.Results != 120 || c.Calls != c.Upload+c.Job+c.Polls+c.Results || c.ErrorsOnlyCalls >= c.Calls {
+		t.Errorf("dry run cost %+v; want 3 uploads, 120 results pages, parts adding up", c)
+	}
+	if len(readLines(t, filepath.Join(dir, "people-rejects.jsonl"))) != 8 {
+		t.Errorf("dry run rejects file: want all 8 rejects, named after the input")
 	}
 }

@@ -87,6 +87,8 @@ rejects and the run's state land in --dir.`,
 			return err
 		},
 	}
+	cmd.Flags().BoolVar(&a.g.json, "json", false, "print the summary as one JSON object on stdout")
+	cmd.Flags().BoolVarP(&a.g.verbose, "verbose", "v", false, "log each API call to stderr")
 	cmd.Flags().StringVar(&dir, "dir", "bulkload-demo", "where the sample input, results and state go")
 	cmd.Flags().IntVar(&records, "records", 10000, "how many sample people to load")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the sample data and the emulator")

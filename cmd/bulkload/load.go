@@ -39,6 +39,7 @@ func (a *app) loader(o runOpts, needClient bool) (*load.Loader, *api.Client, err
 	if err != nil {
 		return nil, nil, usageError{err}
 	}
+	a.cur = l
 	return l, cfg.Client, nil
 }
 
@@ -49,6 +50,11 @@ func (a *app) notify(e load.Event) {
 		fmt.Fprintf(a.env.Stderr, "bulkload: warning: %s\n", e.Message)
 	case load.Retry:
 		a.info("bulkload: %s\n", e.Message)
+	case load.Checked:
+		if a.progressOn() && a.cur != nil {
+			c := a.cur.Stats().Check
+			fmt.Fprintf(a.env.Stderr, "%s\n", a.costLine(c.Records, c.Batches, a.cost(c.Records, c.Batches)))
+		}
 	default:
 		a.info("%s\n", e.Message)
 	}
@@ -90,7 +96,14 @@ func (a *app) perform(ctx context.Context, l *load.Loader, c *api.Client, o runO
 	if err != nil && !interrupted && c != nil && c.Answered() == 0 && load.NoAnswer(err) {
 		err = fmt.Errorf("%w (%s never answered: check --base-url or SALESLOFT_BASE_URL, and the network)", err, c.BaseURL())
 	}
+	if rep.DryRun {
+		c := a.cost(rep.Records, rep.Batches)
+		rep.Cost = &c
+	}
 	if err != nil && !interrupted {
+		if rep.DryRun && rep.Records+rep.Rejected > 0 {
+			err = fmt.Errorf("a real run would stop: %w", err)
+		}
 		err = explained{explain(err)}
 		if rep.Files.Rejects != "" && errors.Is(err, load.ErrNothingToLoad) {
 			err = fmt.Errorf("%w; rejected records are in %s", err, rep.Files.Rejects)
@@ -99,7 +112,7 @@ func (a *app) perform(ctx context.Context, l *load.Loader, c *api.Client, o runO
 	}
 	switch {
 	case isUsage(err), errors.Is(err, load.ErrLocked), unfinished != nil, busy != nil, changed != nil,
-		err != nil && !interrupted && rep.JobID == 0 && !a.g.json:
+		err != nil && !interrupted && rep.JobID == 0 && !a.g.json && !rep.DryRun:
 		// Nothing ran, it failed before a job existed, or it was refused
 		// before sending anything: the one line of the error says it all.
 	case a.g.json:
@@ -204,4 +217,20 @@ func shellQuote(s string) string {
 // elapsed formats seconds for the summary.
 func elapsed(sec float64) time.Duration {
 	return time.Duration(sec * float64(time.Second)).Round(time.Millisecond)
+}
+
+// cost is the estimated cost of loading records in batches under this
+// command's budget flags.
+func (a *app) cost(records, batches int64) load.Cost {
+	return load.EstimateCost(records, batches, a.g.rateLimit, a.g.rateWindow, a.g.budget, 0.05)
+}
+
+// costLine says what a load will cost, for a person deciding to start it.
+func (a *app) costLine(records, batches int64, c load.Cost) string {
+	return fmt.Sprintf("Estimate for %d records: %d API calls (%d uploads, %d results pages, ~%d job polls), %s at %g of %d calls per %s; with --errors-only about %d calls (%s) if 5%% fail",
+		records, c.Calls, c.Upload, c.Results, c.Polls, minutes(c.Minutes), a.g.budget, a.g.rateLimit, a.g.rateWindow, c.ErrorsOnlyCalls, minutes(c.ErrorsOnlyMinutes))
+}
+
+func minutes(m float64) string {
+	return (time.Duration(m * float64(time.Minute))).Round(time.Second).String()
 }

@@ -60,6 +60,7 @@ results says so, and --wait bounds how long it waits (exit 1 after it).`,
 
 func (a *app) createCommand() *cobra.Command {
 	var typ, name string
+	var anyType bool
 	cmd := &cobra.Command{
 		Use:   "create --type TYPE [--name NAME]",
 		Short: "Create an open bulk job and print its id",
@@ -75,6 +76,9 @@ job it made, so one create never makes two jobs.`,
 			if typ == "" {
 				return usagef("--type is required, such as --type person/upsert")
 			}
+			if err := checkType(typ, anyType); err != nil {
+				return err
+			}
 			l, _, err := a.loader(runOpts{}, true)
 			if err != nil {
 				return err
@@ -88,6 +92,7 @@ job it made, so one create never makes two jobs.`,
 	}
 	cmd.Flags().StringVar(&typ, "type", "", "bulk job type, such as person/upsert (required)")
 	cmd.Flags().StringVar(&name, "name", "", "bulk job name (default: bulkload and the time)")
+	cmd.Flags().BoolVar(&anyType, "any-type", false, "allow a --type the documentation does not list")
 	return cmd
 }
 

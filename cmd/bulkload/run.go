@@ -27,6 +27,7 @@ type runOpts struct {
 	maxRejects    int
 	resend        bool // --resend-unresolvable
 	newJob        bool // --new-job
+	anyType       bool // --any-type
 }
 
 // bind declares the flags; which ones depends on the command.
@@ -35,6 +36,7 @@ func (o *runOpts) bind(fs *pflag.FlagSet, cmd string) {
 		fs.StringVar(&o.jobType, "type", "", "bulk job type, such as person/upsert (required)")
 		fs.StringVar(&o.name, "name", "", "bulk job name (default: bulkload, the file name and the time)")
 		fs.BoolVar(&o.newJob, "new-job", false, "start a new job even if this file has an unfinished run (which 'bulkload resume' continues)")
+		fs.BoolVar(&o.anyType, "any-type", false, "allow a --type the documentation does not list")
 	}
 	if cmd != "upload" {
 		fs.StringVar(&o.resultsDir, "results-dir", ".", "where <job id>-success, -errors and -rejects files go")
@@ -121,13 +123,16 @@ Exit codes: 0 every record succeeded; 1 the run failed; 2 usage error;
 			if err := o.validate(); err != nil {
 				return err
 			}
+			if err := checkType(o.jobType, o.anyType); err != nil {
+				return err
+			}
 			l, c, err := a.loader(o, !o.dryRun)
 			if err != nil {
 				return err
 			}
 			in := a.input(args[0], o)
 			return a.perform(cmd.Context(), l, c, o, func(ctx context.Context) (load.Report, error) {
-				rep, err := l.Run(ctx, in, load.RunOptions{Type: o.jobType, Name: o.name, NoWait: o.noWait, DryRun: o.dryRun, NewJob: o.newJob})
+				rep, err := l.Run(ctx, in, load.RunOptions{Type: o.jobType, Name: o.name, NoWait: o.noWait, DryRun: o.dryRun, NewJob: o.newJob, AnyType: o.anyType})
 				a.noWaitNote(rep, err, o)
 				return rep, err
 			})
@@ -250,4 +255,16 @@ func (a *app) noWaitNote(rep load.Report, err error, o runOpts) {
 		what = "is done"
 	}
 	a.info("Job %d %s.\nFetch its results with: bulkload results %d\n", rep.JobID, what, rep.JobID)
+}
+
+// checkType refuses a job type the documentation does not list, unless
+// --any-type: such a type fails every record after the whole upload.
+func checkType(typ string, any bool) error {
+	if typ == "" || any {
+		return nil
+	}
+	if err := load.CheckType(typ); err != nil {
+		return usagef("--type: %v: pass --any-type to use it anyway", err)
+	}
+	return nil
 }

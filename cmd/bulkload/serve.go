@@ -55,6 +55,8 @@ Point bulkload (or your own code) at it with --base-url or SALESLOFT_BASE_URL.`,
 			return apitest.Serve(cmd.Context(), ln, em)
 		},
 	}
+	cmd.Flags().StringVar(&a.g.apiKey, "api-key", "", "the only API key the emulator accepts (default: any key)")
+	a.budgetFlags(cmd.Flags(), "the team budget the emulator enforces: calls per --rate-window")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen on HOST:PORT (loopback by default; :PORT listens on every interface)")
 	cmd.Flags().AddGoFlagSet(gofs)
 	return cmd

@@ -65,6 +65,10 @@ func printSummary(w io.Writer, s load.Report, asJSON bool) {
 			row("failed", s.Failed)
 		}
 	}
+	if c := s.Cost; c != nil {
+		row("would cost", fmt.Sprintf("%d API calls: %d uploads, 2 job calls, ~%d job polls, %d results pages", c.Calls, c.Upload, c.Polls, c.Results))
+		row("", fmt.Sprintf("%s of the budget share; --errors-only: about %d calls (%s) if 5%% fail", minutes(c.Minutes), c.ErrorsOnlyCalls, minutes(c.ErrorsOnlyMinutes)))
+	}
 	if !s.DryRun {
 		row("api calls", fmt.Sprintf("%d (%d retries, %d answered 429, %d reconciliations)", s.APICalls, s.Retries, s.RateLimited, s.Reconciled))
 	}
