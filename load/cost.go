@@ -61,10 +61,10 @@ func distance(a, b string) int {
 // It is an estimate for job polls (they depend on how long the job runs)
 // and exact for the rest when nothing fails and nothing is retried.
 type Cost struct {
-	Upload  int64 `json:"upload"`  // job_data POSTs: one per batch
-	Job     int64 `json:"job"`     // create and mark ready
-	Polls   int64 `json:"polls"`   // job polls while results are read (estimate)
-	Results int64 `json:"results"` // listing calls of full mode: ⌈records/100⌉
+	Upload  int64   `json:"upload"`  // job_data POSTs: one per batch
+	Job     int64   `json:"job"`     // create and mark ready
+	Polls   int64   `json:"polls"`   // job polls while results are read (estimate)
+	Results int64   `json:"results"` // listing calls of full mode: ⌈records/100⌉
 	Calls   int64   `json:"calls"`   // Upload + Job + Polls + Results
 	Minutes float64 `json:"minutes"` // Calls at the budget share
 	// ErrorsOnlyCalls and ErrorsOnlyMinutes are the same in errors-only

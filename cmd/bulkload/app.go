@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"runtime/debug"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -46,7 +46,7 @@ type app struct {
 	env Env
 	g   globals
 	log *slog.Logger // see logger
-	cur *load.Loader  // the Loader of the command, for notes that read its Stats
+	cur *load.Loader // the Loader of the command, for notes that read its Stats
 }
 
 // Main runs the command line args and returns the exit code.
