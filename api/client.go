@@ -50,8 +50,9 @@ type Config struct {
 	Budget Budget
 	// UserAgent is sent as User-Agent; empty means "bulkload".
 	UserAgent string
-	// Logger, if set, gets one debug line per call (method, path, status,
-	// duration, remaining budget). The API key is never logged.
+	// Logger, if set, gets one debug line per call (method, path with its
+	// query, status, duration, remaining budget). The API key is never
+	// logged.
 	Logger *slog.Logger
 }
 
@@ -141,9 +142,10 @@ func (c *Client) call(ctx context.Context, op, method, path string, query url.Va
 			return fail(Response{}, 0, false, err)
 		}
 	}
-	u := c.base + path
+	u, logPath := c.base+path, path
 	if len(query) > 0 {
 		u += "?" + encodeQuery(query)
+		logPath += "?" + encodeQuery(query)
 	}
 	var rdr io.Reader
 	if body != nil {
@@ -171,7 +173,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, query url.Va
 	hresp, err := c.http.Do(req)
 	if err != nil {
 		resp := Response{Duration: time.Since(start)}
-		c.logCall(ctx, method, path, resp, err)
+		c.logCall(ctx, method, logPath, resp, err)
 		return fail(resp, 0, sent.Load(), scrubURLError(err))
 	}
 	defer hresp.Body.Close()
@@ -189,7 +191,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, query url.Va
 	if c.budget != nil {
 		c.budget.Observe(resp)
 	}
-	c.logCall(ctx, method, path, resp, readErr)
+	c.logCall(ctx, method, logPath, resp, readErr)
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := &Error{Op: op, Method: method, Path: path, StatusCode: resp.StatusCode,

@@ -188,7 +188,8 @@ func progressLine(s load.Stats) string {
 		return line + budgetLeft(s)
 	case load.PhaseResults:
 		p := s.Poll
-		line := fmt.Sprintf("executing: %d/%d processed · %d errors", p.Processed, p.Total, p.Errors)
+		// Processed is as of the last job poll; the rows saved since prove more.
+		line := fmt.Sprintf("executing: %d/%d processed · %d errors", max(p.Processed, p.Delivered), p.Total, p.Errors)
 		if p.Rate > 0 {
 			line += fmt.Sprintf(" · %.0f/s", p.Rate)
 		}

@@ -3,9 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // progress redraws one status line on a terminal until stopped. Libraries
@@ -43,7 +46,7 @@ func startProgress(w io.Writer, on bool, line func() string) *progress {
 }
 
 func (p *progress) draw() {
-	s := p.line()
+	s := fit(p.line(), termWidth(p.w))
 	pad := ""
 	if n := p.width - len(s); n > 0 {
 		pad = strings.Repeat(" ", n)
@@ -62,6 +65,31 @@ func (p *progress) stop() {
 			fmt.Fprintln(p.w)
 		}
 	})
+}
+
+// termWidth is w's terminal width, read at each redraw (a window may be
+// resized), or 0 when w is not a terminal.
+func termWidth(w io.Writer) int {
+	if f, ok := w.(*os.File); ok {
+		if width, _, err := term.GetSize(int(f.Fd())); err == nil {
+			return width
+		}
+	}
+	return 0
+}
+
+// fit cuts s to fewer than width columns (so that it never wraps), at a
+// " · " between parts where one is near, else with an ellipsis.
+func fit(s string, width int) string {
+	r := []rune(s)
+	if width <= 1 || len(r) < width {
+		return s
+	}
+	cut := string(r[:width-1])
+	if i := strings.LastIndex(cut, " · "); i > len(cut)/2 {
+		return cut[:i]
+	}
+	return string(r[:width-2]) + "…"
 }
 
 // rate formats n per elapsed as "12.3k/s".

@@ -191,23 +191,9 @@ unchanged; resume refuses a file that differs from the one the run began with.`,
 		Example: `  bulkload resume 211
   bulkload resume --last`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var id int64
-			var err error
-			switch {
-			case last && len(args) == 0:
-				stateDir, err := a.stateDirPath()
-				if err != nil {
-					return err
-				}
-				if id, err = load.LastJob(stateDir); err != nil {
-					return err
-				}
-			case !last && len(args) == 1:
-				if id, err = parseJobID(args[0]); err != nil {
-					return err
-				}
-			default:
-				return usagef("resume takes a JOB_ID or --last")
+			id, err := a.jobArg(args, last)
+			if err != nil {
+				return err
 			}
 			o.batchSize = chunker.MaxRecordsLimit // not a resume flag: the saved one is used
 			if err := o.validate(); err != nil {

@@ -137,3 +137,27 @@ func TestCLIResumeMovedInput(t *testing.T) {
 	}
 	storedOnce(t, srv, 1, moved)
 }
+
+// jobs --limit N shows the newest N, newest first; status --last shows the
+// job of the last saved load.
+func TestJobsNewestAndStatusLast(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, apitest.Config{})
+	for range 105 { // more than a page
+		createOpenJob(t, srv)
+	}
+	r := cli(t, context.Background(), srv, "jobs", "--limit", "2")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.code != exitOK || len(lines) != 3 || !strings.HasPrefix(lines[1], "105 ") || !strings.HasPrefix(lines[2], "104 ") {
+		t.Fatalf("jobs --limit 2: exit %d\n%s\nwant jobs 105 and 104", r.code, r.stdout)
+	}
+	in := writePeople(t, 10, nil)
+	env := map[string]string{"SALESLOFT_API_KEY": testKey, "SALESLOFT_BASE_URL": srv.URL, "XDG_STATE_HOME": t.TempDir()}
+	if r := runMain(t, context.Background(), env, nil, "upload", "--job", "7", in); r.code != exitOK {
+		t.Fatalf("upload: exit %d\n%s", r.code, r.stderr)
+	}
+	r = runMain(t, context.Background(), env, nil, "status", "--last")
+	if r.code != exitOK || !strings.HasPrefix(r.stdout, "job           7\n") || !strings.Contains(r.stdout, "saved upload") {
+		t.Errorf("status --last: exit %d\n%s%s\nwant job 7 and its saved upload", r.code, r.stdout, r.stderr)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,6 +74,10 @@ func TestSecretsStayOut(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "path=/v2/bulk_jobs") {
 		t.Errorf("run -v logged no calls:\n%.2000s", r.stderr)
+	}
+	// A listing call's log line has its cursor and page size.
+	if !regexp.MustCompile(`path="/v2/bulk_jobs/\d+/job_data\?[^"]*per_page=100`).MatchString(r.stderr) {
+		t.Errorf("run -v logged no query strings:\n%.2000s", r.stderr)
 	}
 	s := decodeSummary(t, r.stdout)
 	id := jobIDString(s.JobID)

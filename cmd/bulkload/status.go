@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,14 +16,19 @@ import (
 )
 
 func (a *app) statusCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "status JOB_ID",
-		Short: "Show a bulk job's state and counts",
+	var last bool
+	cmd := &cobra.Command{
+		Use:   "status [JOB_ID | --last]",
+		Short: "Show a bulk job's state and counts, and this machine's saved loads of it",
+		Long: `status shows a job as Salesloft reports it (state, records total, processed
+and failed, its times) and, below, what this machine saved of its loads: the
+records stored, those in doubt (sent without an answer: a resume settles
+them), how far the results were read, and the command that continues each.`,
 		Example: `  bulkload status 211
+  bulkload status --last
   bulkload status 211 --json | jq .state`,
-		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseJobID(args[0])
+			id, err := a.jobArg(args, last)
 			if err != nil {
 				return err
 			}
@@ -45,6 +51,24 @@ func (a *app) statusCommand() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&last, "last", false, "the job of the most recently saved load on this machine")
+	return cmd
+}
+
+// jobArg is the JOB_ID argument, or with --last the job of the most
+// recently saved load.
+func (a *app) jobArg(args []string, last bool) (int64, error) {
+	switch {
+	case last && len(args) == 0:
+		dir, err := a.stateDirPath()
+		if err != nil {
+			return 0, err
+		}
+		return load.LastJob(dir)
+	case !last && len(args) == 1:
+		return parseJobID(args[0])
+	}
+	return 0, usagef("give a JOB_ID or --last")
 }
 
 // savedRun describes this machine's saved loads of the job, if any: what
@@ -134,11 +158,14 @@ func (a *app) jobsCommand() *cobra.Command {
 	var limit int
 	cmd := &cobra.Command{
 		Use:   "jobs",
-		Short: "List the team's bulk jobs",
+		Short: "List the team's bulk jobs, newest first",
 		Example: `  bulkload jobs
   bulkload jobs --state open,executing`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if limit < 0 {
+				return usagef("--limit %d: want a number of jobs, or 0 for all", limit)
+			}
 			var want []api.State
 			for _, s := range states {
 				for _, p := range strings.Split(s, ",") {
@@ -154,14 +181,10 @@ func (a *app) jobsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			enc := json.NewEncoder(a.env.Stdout)
-			tw := tabwriter.NewWriter(a.env.Stdout, 0, 0, 2, ' ', 0)
-			if !a.g.json {
-				fmt.Fprintln(tw, "ID\tSTATE\tTYPE\tTOTAL\tPROCESSED\tERRORS\tNAME\tCREATED")
-			}
-			var after int64
-			n := 0
-			for limit <= 0 || n < limit {
+			// The API lists jobs oldest first, by the id[gt] cursor: every
+			// page is read (a call per 100 jobs) to show the newest first.
+			var all []api.Job
+			for after := int64(0); ; {
 				var jobs []api.Job
 				err := a.quickRetry().Do(cmd.Context(), func(ctx context.Context, _ int) error {
 					var err error
@@ -171,39 +194,42 @@ func (a *app) jobsCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if len(jobs) == 0 {
-					break
-				}
-				for _, j := range jobs {
-					if limit > 0 && n >= limit {
-						break
-					}
-					n++
-					after = j.ID
-					if a.g.json {
-						if err := enc.Encode(j); err != nil {
-							return err
-						}
-						continue
-					}
-					name, created := "-", "-"
-					if j.Name != nil {
-						name = *j.Name
-					}
-					if j.CreatedAt != nil {
-						created = j.CreatedAt.Local().Format(time.DateTime)
-					}
-					fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", j.ID, j.State, j.Type, j.Total, j.Processed, j.Errors, name, created)
+				all = append(all, jobs...)
+				if limit > 0 && len(all) > limit {
+					all = all[len(all)-limit:]
 				}
 				if len(jobs) < api.MaxPerPage {
 					break
 				}
+				after = jobs[len(jobs)-1].ID
+			}
+			slices.Reverse(all)
+			enc := json.NewEncoder(a.env.Stdout)
+			tw := tabwriter.NewWriter(a.env.Stdout, 0, 0, 2, ' ', 0)
+			if !a.g.json {
+				fmt.Fprintln(tw, "ID\tSTATE\tTYPE\tTOTAL\tPROCESSED\tERRORS\tNAME\tCREATED")
+			}
+			for _, j := range all {
+				if a.g.json {
+					if err := enc.Encode(j); err != nil {
+						return err
+					}
+					continue
+				}
+				name, created := "-", "-"
+				if j.Name != nil {
+					name = *j.Name
+				}
+				if j.CreatedAt != nil {
+					created = j.CreatedAt.Local().Format(time.DateTime)
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", j.ID, j.State, j.Type, j.Total, j.Processed, j.Errors, name, created)
 			}
 			return tw.Flush()
 		},
 	}
 	cmd.Flags().StringSliceVar(&states, "state", nil, "only jobs in these states (open, executing, done; comma-separated)")
-	cmd.Flags().IntVar(&limit, "limit", 0, "list at most this many jobs (0: all)")
+	cmd.Flags().IntVar(&limit, "limit", 0, "list only the newest N jobs (0: all)")
 	return cmd
 }
 
