@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"slices"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
