@@ -65,7 +65,7 @@ type Resolver struct {
 	digest   uint64
 	repeats  bool
 	st       []bstate
-	frontier map[uint64][]int32         // hash of each batch's next record -> batches
+	frontier map[uint64][]int32           // hash of each batch's next record -> batches
 	lost     map[int32]map[uint64][]int32 // lost batch -> hash -> positions
 	cache    entryCache
 	canon    canon
@@ -357,5 +357,3 @@ func (c *entryCache) get(b int32) ([]entry, error) {
 	s.b, s.used, s.es = b, c.tick, es
 	return es, nil
 }
-
-
