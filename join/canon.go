@@ -170,8 +170,12 @@ func (c *canon) str(b []byte, i int) (int, error) {
 		case ch < 0x20:
 			return 0, errSyntax
 		case ch < utf8.RuneSelf:
-			c.out = append(c.out, ch)
-			i++
+			j := i + 1 // copy the run of plain ASCII at once
+			for j < len(b) && b[j] >= 0x20 && b[j] < utf8.RuneSelf && b[j] != '"' && b[j] != '\\' {
+				j++
+			}
+			c.out = append(c.out, b[i:j]...)
+			i = j
 		default:
 			r, n := utf8.DecodeRune(b[i:])
 			c.appendRune(r) // invalid bytes become U+FFFD, as encoding/json decodes them

@@ -65,7 +65,8 @@ type Resolver struct {
 	digest   uint64
 	repeats  bool
 	st       []bstate
-	frontier map[uint64][]int32           // hash of each batch's next record -> batches
+	frontier map[uint64]int32             // hash of a batch's next record -> the batch
+	shared   map[uint64][]int32           // the same, for hashes next in several batches
 	lost     map[int32]map[uint64][]int32 // lost batch -> hash -> positions
 	cache    entryCache
 	canon    canon
@@ -82,7 +83,7 @@ func NewResolver(x *Index, cfg ResolverConfig) (*Resolver, error) {
 	x.mu.Lock()
 	sealed := x.sealed
 	r := &Resolver{x: x, files: slices.Clone(x.files), batches: slices.Clone(x.batches), digest: x.digest(),
-		repeats: cfg.Repeats, frontier: map[uint64][]int32{}, lost: map[int32]map[uint64][]int32{}}
+		repeats: cfg.Repeats, frontier: map[uint64]int32{}, shared: map[uint64][]int32{}, lost: map[int32]map[uint64][]int32{}}
 	x.mu.Unlock()
 	if !sealed {
 		return nil, ErrNotSealed
@@ -158,8 +159,45 @@ func (r *Resolver) place(b int32) error {
 		}
 		e = es[s.cur]
 	}
-	r.frontier[e.hash] = append(r.frontier[e.hash], b)
+	r.addFrontier(e.hash, b)
 	return nil
+}
+
+// addFrontier records that batch b's next record has hash h.
+func (r *Resolver) addFrontier(h uint64, b int32) {
+	if list, ok := r.shared[h]; ok {
+		r.shared[h] = append(list, b)
+		return
+	}
+	if other, ok := r.frontier[h]; ok {
+		delete(r.frontier, h)
+		r.shared[h] = []int32{other, b}
+		return
+	}
+	r.frontier[h] = b
+}
+
+// removeFrontier undoes addFrontier.
+func (r *Resolver) removeFrontier(h uint64, b int32) {
+	if other, ok := r.frontier[h]; ok {
+		if other == b {
+			delete(r.frontier, h)
+		}
+		return
+	}
+	list := r.shared[h]
+	if i := slices.Index(list, b); i >= 0 {
+		list = slices.Delete(list, i, i+1)
+	}
+	switch len(list) {
+	case 0:
+		delete(r.shared, h)
+	case 1:
+		delete(r.shared, h)
+		r.frontier[h] = list[0]
+	default:
+		r.shared[h] = list
+	}
 }
 
 // unplace takes batch b out of the frontier or the lost table.
@@ -179,15 +217,7 @@ func (r *Resolver) unplace(b int32) error {
 		}
 		e = es[r.st[b].cur]
 	}
-	list := r.frontier[e.hash]
-	if i := slices.Index(list, b); i >= 0 {
-		list = slices.Delete(list, i, i+1)
-	}
-	if len(list) == 0 {
-		delete(r.frontier, e.hash)
-	} else {
-		r.frontier[e.hash] = list
-	}
+	r.removeFrontier(e.hash, b)
 	return nil
 }
 
@@ -219,8 +249,12 @@ func (r *Resolver) resolve(record []byte) Tie {
 		return Tie{}
 	}
 	r.cands = r.cands[:0]
-	for _, b := range r.frontier[h] {
+	if b, ok := r.frontier[h]; ok {
 		r.cands = append(r.cands, cand{b, r.st[b].cur})
+	} else {
+		for _, b := range r.shared[h] {
+			r.cands = append(r.cands, cand{b, r.st[b].cur})
+		}
 	}
 	for b, m := range r.lost {
 		for _, p := range m[h] {
