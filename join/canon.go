@@ -17,7 +17,8 @@ var errSyntax = errors.New("join: not a JSON value")
 // canon builds the canonical form of JSON values: no insignificant
 // whitespace, object members sorted by key, strings with their escapes
 // decoded and written back with the fewest escapes, numbers as the
-// shortest text of their float64 value. Two texts a server could produce
+// shortest text of their float64 value, and of a key written twice only
+// the last (as decoders keep it). Two texts a server could produce
 // by re-serializing the same record have the same canonical form. The
 // form is deliberately coarse (1.0 and 1 are one number, and integers past
 // 2^53 may merge): merging two different records only makes a tie
@@ -256,6 +257,9 @@ func (c *canon) object(b []byte, i, depth int) (int, error) {
 		if i >= len(b) || b[i] != '"' {
 			return 0, errSyntax
 		}
+		if len(c.spans) > base {
+			c.out = append(c.out, ',')
+		}
 		start := len(c.out)
 		var err error
 		if i, err = c.str(b, i+1); err != nil {
@@ -291,10 +295,18 @@ func (c *canon) object(b []byte, i, depth int) (int, error) {
 }
 
 // sortMembers rewrites the members c.spans[base:], written from
-// c.out[begin:], in key order, separated by commas.
+// c.out[begin:] with commas between them, in key order, keeping the last
+// of a repeated key.
 func (c *canon) sortMembers(base, begin int) {
 	ms := c.spans[base:]
 	if len(ms) == 1 {
+		return
+	}
+	sorted := true
+	for k := 1; k < len(ms) && sorted; k++ {
+		sorted = bytes.Compare(c.out[ms[k-1].start:ms[k-1].colon], c.out[ms[k].start:ms[k].colon]) < 0
+	}
+	if sorted { // in key order already, no key twice: as written
 		return
 	}
 	c.tmp = append(c.tmp[:0], c.out[begin:]...)
@@ -304,9 +316,21 @@ func (c *canon) sortMembers(base, begin int) {
 		ms[k].end -= begin
 	}
 	tmp := c.tmp
-	slices.SortStableFunc(ms, func(a, b span) int {
-		return bytes.Compare(tmp[a.start:a.colon], tmp[b.start:b.colon])
-	})
+	if len(ms) <= 32 { // insertion sort: stable, and quick for a record's few members
+		for k := 1; k < len(ms); k++ {
+			m := ms[k]
+			key := tmp[m.start:m.colon]
+			j := k
+			for ; j > 0 && bytes.Compare(tmp[ms[j-1].start:ms[j-1].colon], key) > 0; j-- {
+				ms[j] = ms[j-1]
+			}
+			ms[j] = m
+		}
+	} else {
+		slices.SortStableFunc(ms, func(a, b span) int {
+			return bytes.Compare(tmp[a.start:a.colon], tmp[b.start:b.colon])
+		})
+	}
 	c.out = c.out[:begin]
 	for k, m := range ms {
 		if k+1 < len(ms) && bytes.Equal(tmp[m.start:m.colon], tmp[ms[k+1].start:ms[k+1].colon]) {
