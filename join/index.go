@@ -402,7 +402,11 @@ func (x *Index) entries(b int32, dst []entry) ([]entry, error) {
 // first 8 bytes of the SHA-256 of its canonical JSON (members sorted by
 // key, no whitespace, escapes and numbers normalized), so that a record
 // re-serialized by the server hashes as uploaded.
+// It is safe for concurrent use.
 func Hash(record []byte) (uint64, error) {
-	var c canon
+	c := canons.Get().(*canon)
+	defer canons.Put(c)
 	return c.hash(record)
 }
+
+var canons = sync.Pool{New: func() any { return new(canon) }}
