@@ -37,15 +37,28 @@ type ResolverConfig struct {
 	// poller's cursor after the results up to it were resolved. Nil starts
 	// before the job's first result.
 	State []byte
+	// MaxLost bounds the memory spent on lost batches (see the package
+	// doc): the unread records of lost batches it tracks, about 56 bytes
+	// each. Past it the resolver stops tying, and every later result is
+	// left without a line (ResolverStats.GaveUp): only an input made
+	// mostly of repeats gets there. 0 means DefaultMaxLost.
+	MaxLost int
 }
+
+// DefaultMaxLost is the default ResolverConfig.MaxLost: about 56 MiB.
+const DefaultMaxLost = 1 << 20
 
 // ResolverStats counts the results a Resolver has seen.
 type ResolverStats struct {
 	Results   int64 // results passed to Resolve
 	Lines     int64 // given a line
-	Empty     int64 // given no line: Ambiguous + Unmatched (+ ties to records indexed without lines)
+	Empty     int64 // given no line: Ambiguous + Unmatched + GaveUp (+ ties to records indexed without lines)
 	Ambiguous int64 // could be more than one input record, on different lines
 	Unmatched int64 // matched no record the index expects next
+	// GaveUp counts the results after the resolver stopped: the batches it
+	// lost track of held more than ResolverConfig.MaxLost records, an input
+	// made mostly of repeats.
+	GaveUp int64
 }
 
 // bstate is a batch's place in the stream of results.
@@ -65,9 +78,13 @@ type Resolver struct {
 	digest   uint64
 	repeats  bool
 	st       []bstate
-	frontier map[uint64]int32             // hash of a batch's next record -> the batch
-	shared   map[uint64][]int32           // the same, for hashes next in several batches
-	lost     map[int32]map[uint64][]int32 // lost batch -> hash -> positions
+	frontier map[uint64]int32   // hash of a batch's next record -> the batch
+	shared   map[uint64][]int32 // the same, for hashes next in several batches
+	lost     map[int32]int32    // lost batch -> first position that may be unread
+	lostBy   map[uint64][]cand  // hash -> records of lost batches that may be unread
+	lostRecs int                // records in lostBy
+	maxLost  int
+	gaveUp   bool // lost batches outgrew maxLost: no more ties
 	cache    entryCache
 	canon    canon
 	cands    []cand
@@ -83,7 +100,10 @@ func NewResolver(x *Index, cfg ResolverConfig) (*Resolver, error) {
 	x.mu.Lock()
 	sealed := x.sealed
 	r := &Resolver{x: x, files: slices.Clone(x.files), batches: slices.Clone(x.batches), digest: x.digest(),
-		repeats: cfg.Repeats, frontier: map[uint64]int32{}, shared: map[uint64][]int32{}, lost: map[int32]map[uint64][]int32{}}
+		repeats: cfg.Repeats, frontier: map[uint64]int32{}, shared: map[uint64][]int32{}, lost: map[int32]int32{}, lostBy: map[uint64][]cand{}, maxLost: cfg.MaxLost}
+	if r.maxLost == 0 {
+		r.maxLost = DefaultMaxLost
+	}
 	x.mu.Unlock()
 	if !sealed {
 		return nil, ErrNotSealed
@@ -134,15 +154,19 @@ func (r *Resolver) place(b int32) error {
 		if r.repeats {
 			from = 0
 		}
+		if r.lostRecs+int(n-from) > r.maxLost {
+			r.gaveUp = true
+			return nil
+		}
 		es, err := r.cache.get(b)
 		if err != nil {
 			return err
 		}
-		m := map[uint64][]int32{}
 		for p := from; p < n; p++ {
-			m[es[p].hash] = append(m[es[p].hash], p)
+			r.lostBy[es[p].hash] = append(r.lostBy[es[p].hash], cand{b, p})
 		}
-		r.lost[b] = m
+		r.lost[b] = from
+		r.lostRecs += int(n - from)
 		return nil
 	}
 	if s.cur == n {
@@ -203,6 +227,27 @@ func (r *Resolver) removeFrontier(h uint64, b int32) {
 // unplace takes batch b out of the frontier or the lost table.
 func (r *Resolver) unplace(b int32) error {
 	if r.st[b].lost {
+		from, ok := r.lost[b]
+		if !ok {
+			return nil
+		}
+		es, err := r.cache.get(b)
+		if err != nil {
+			return err
+		}
+		for p := from; p < r.batches[b].n; p++ {
+			h := es[p].hash
+			list := r.lostBy[h]
+			if i := slices.Index(list, cand{b, p}); i >= 0 {
+				list = slices.Delete(list, i, i+1)
+			}
+			if len(list) == 0 {
+				delete(r.lostBy, h)
+			} else {
+				r.lostBy[h] = list
+			}
+		}
+		r.lostRecs -= int(r.batches[b].n - from)
 		delete(r.lost, b)
 		return nil
 	}
@@ -243,6 +288,10 @@ func (r *Resolver) Line(res api.Result) (line int, file string) {
 }
 
 func (r *Resolver) resolve(record []byte) Tie {
+	if r.gaveUp {
+		r.stats.GaveUp++
+		return Tie{}
+	}
 	h, err := r.canon.hash(record)
 	if err != nil || r.err != nil {
 		r.stats.Unmatched++
@@ -256,11 +305,7 @@ func (r *Resolver) resolve(record []byte) Tie {
 			r.cands = append(r.cands, cand{b, r.st[b].cur})
 		}
 	}
-	for b, m := range r.lost {
-		for _, p := range m[h] {
-			r.cands = append(r.cands, cand{b, p})
-		}
-	}
+	r.cands = append(r.cands, r.lostBy[h]...)
 	switch len(r.cands) {
 	case 0:
 		r.stats.Unmatched++

@@ -120,16 +120,18 @@ func TestResolverNeverWrong(t *testing.T) {
 		contiguous            bool
 		repeats               int
 		wantAllLines          bool
+		maxLost               int
 	}{
-		{"distinct, contiguous", 2000, 1 << 30, 50, true, 0, true},
-		{"distinct, interleaved", 2000, 1 << 30, 50, false, 0, true},
-		{"distinct, resent batches", 2000, 1 << 30, 50, false, 3, true},
-		{"few repeats, contiguous", 2000, 20000, 50, true, 0, false},
-		{"few repeats, interleaved", 2000, 20000, 50, false, 0, false},
-		{"many repeats, interleaved", 2000, 300, 50, false, 0, false},
-		{"many repeats, resent", 2000, 300, 50, false, 4, false},
-		{"all one record", 300, 1, 20, false, 0, false},
-		{"batches of one", 500, 100, 1, false, 0, false},
+		{"distinct, contiguous", 2000, 1 << 30, 50, true, 0, true, 0},
+		{"distinct, interleaved", 2000, 1 << 30, 50, false, 0, true, 0},
+		{"distinct, resent batches", 2000, 1 << 30, 50, false, 3, true, 0},
+		{"few repeats, contiguous", 2000, 20000, 50, true, 0, false, 0},
+		{"few repeats, interleaved", 2000, 20000, 50, false, 0, false, 0},
+		{"many repeats, interleaved", 2000, 300, 50, false, 0, false, 0},
+		{"many repeats, resent", 2000, 300, 50, false, 4, false, 0},
+		{"all one record", 300, 1, 20, false, 0, false, 0},
+		{"batches of one", 500, 100, 1, false, 0, false, 0},
+		{"gives up past MaxLost", 2000, 300, 50, false, 0, false, 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,7 +139,7 @@ func TestResolverNeverWrong(t *testing.T) {
 				rng := rand.New(rand.NewPCG(seed, 12))
 				s := newSynth(t, rng, tt.n, tt.distinct, tt.maxBatch)
 				s.store(rng, tt.contiguous, tt.repeats)
-				r, err := NewResolver(s.x, ResolverConfig{Repeats: tt.repeats > 0})
+				r, err := NewResolver(s.x, ResolverConfig{Repeats: tt.repeats > 0, MaxLost: tt.maxLost})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -149,8 +151,11 @@ func TestResolverNeverWrong(t *testing.T) {
 				if tt.wantAllLines && st.Empty != 0 {
 					t.Errorf("Stats() = %+v; want every row tied", st)
 				}
+				if (st.GaveUp > 0) != (tt.maxLost > 0) {
+					t.Errorf("Stats() = %+v; want GaveUp only past a small MaxLost", st)
+				}
 				if seed == 0 {
-					t.Logf("%d rows: %d lines, %d empty (%d ambiguous, %d unmatched)", st.Results, st.Lines, st.Empty, st.Ambiguous, st.Unmatched)
+					t.Logf("%d rows: %d lines, %d empty (%d ambiguous, %d unmatched, %d after giving up)", st.Results, st.Lines, st.Empty, st.Ambiguous, st.Unmatched, st.GaveUp)
 				}
 			}
 		})

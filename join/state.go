@@ -17,7 +17,11 @@ func (r *Resolver) State() []byte {
 	p := []byte{stateVersion}
 	p = binary.AppendUvarint(p, uint64(len(r.batches)))
 	p = binary.LittleEndian.AppendUint64(p, r.digest)
-	for _, v := range []int64{r.stats.Results, r.stats.Lines, r.stats.Empty, r.stats.Ambiguous, r.stats.Unmatched} {
+	gaveUp := int64(0)
+	if r.gaveUp {
+		gaveUp = 1
+	}
+	for _, v := range []int64{r.stats.Results, r.stats.Lines, r.stats.Empty, r.stats.Ambiguous, r.stats.Unmatched, r.stats.GaveUp, gaveUp} {
 		p = binary.AppendUvarint(p, uint64(v))
 	}
 	var run, last uint64
@@ -73,7 +77,8 @@ func (r *Resolver) restore(p []byte) error {
 		return bad("another index")
 	}
 	p = p[8:]
-	for _, v := range []*int64{&r.stats.Results, &r.stats.Lines, &r.stats.Empty, &r.stats.Ambiguous, &r.stats.Unmatched} {
+	var gaveUp int64
+	for _, v := range []*int64{&r.stats.Results, &r.stats.Lines, &r.stats.Empty, &r.stats.Ambiguous, &r.stats.Unmatched, &r.stats.GaveUp, &gaveUp} {
 		u, ok := next()
 		if !ok {
 			return bad("truncated")
@@ -109,5 +114,6 @@ func (r *Resolver) restore(p []byte) error {
 	if i != len(r.order) {
 		return bad("truncated")
 	}
+	r.gaveUp = gaveUp != 0
 	return nil
 }
