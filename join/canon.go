@@ -119,71 +119,92 @@ func (c *canon) number(b []byte, i int) (int, error) {
 	return j, nil
 }
 
+// plain marks the bytes a string copies as they are: printable ASCII but
+// '"' and '\\'.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // str decodes the string whose body starts at b[i:] and appends it with
 // minimal escapes: only '"', '\\' and control characters.
 func (c *canon) str(b []byte, i int) (int, error) {
 	c.out = append(c.out, '"')
-	for i < len(b) {
-		ch := b[i]
-		switch {
+	for {
+		j := i // copy the run of plain bytes at once
+		for j < len(b) && plain[b[j]] {
+			j++
+		}
+		c.out = append(c.out, b[i:j]...)
+		if i = j; i >= len(b) {
+			return 0, errSyntax
+		}
+		switch ch := b[i]; {
 		case ch == '"':
 			c.out = append(c.out, '"')
 			return i + 1, nil
 		case ch == '\\':
-			if i+1 >= len(b) {
-				return 0, errSyntax
+			var err error
+			if i, err = c.escape(b, i); err != nil {
+				return 0, err
 			}
-			var r rune
-			switch e := b[i+1]; e {
-			case '"', '\\', '/':
-				r = rune(e)
-			case 'b':
-				r = '\b'
-			case 'f':
-				r = '\f'
-			case 'n':
-				r = '\n'
-			case 'r':
-				r = '\r'
-			case 't':
-				r = '\t'
-			case 'u':
-				var n int
-				if r, n = hex4(b, i+2); n < 0 {
-					return 0, errSyntax
-				}
-				i += 4
-				if r >= 0xD800 && r < 0xDC00 { // a surrogate pair?
-					if lo, n := hex4(b, i+4); n >= 0 && i+3 < len(b) && b[i+2] == '\\' && b[i+3] == 'u' && lo >= 0xDC00 && lo < 0xE000 {
-						r = (r-0xD800)<<10 + (lo - 0xDC00) + 0x10000
-						i += 6
-					} else {
-						r = utf8.RuneError
-					}
-				} else if r >= 0xDC00 && r < 0xE000 {
-					r = utf8.RuneError
-				}
-			default:
-				return 0, errSyntax
-			}
-			c.appendRune(r)
-			i += 2
 		case ch < 0x20:
 			return 0, errSyntax
-		case ch < utf8.RuneSelf:
-			j := i + 1 // copy the run of plain ASCII at once
-			for j < len(b) && b[j] >= 0x20 && b[j] < utf8.RuneSelf && b[j] != '"' && b[j] != '\\' {
-				j++
-			}
-			c.out = append(c.out, b[i:j]...)
-			i = j
 		default:
 			r, n := utf8.DecodeRune(b[i:])
-			c.appendRune(r) // invalid bytes become U+FFFD, as encoding/json decodes them
+			if r == utf8.RuneError && n == 1 {
+				c.appendRune(r) // invalid bytes become U+FFFD, as encoding/json decodes them
+			} else {
+				c.out = append(c.out, b[i:i+n]...)
+			}
 			i += n
 		}
 	}
-	return 0, errSyntax
+}
+
+// escape decodes the escape at b[i:] ('\\' ...), appends its character and
+// returns the index past it.
+func (c *canon) escape(b []byte, i int) (int, error) {
+	if i+1 >= len(b) {
+		return 0, errSyntax
+	}
+	var r rune
+	switch e := b[i+1]; e {
+	case '"', '\\', '/':
+		r = rune(e)
+	case 'b':
+		r = '\b'
+	case 'f':
+		r = '\f'
+	case 'n':
+		r = '\n'
+	case 'r':
+		r = '\r'
+	case 't':
+		r = '\t'
+	case 'u':
+		var n int
+		if r, n = hex4(b, i+2); n < 0 {
+			return 0, errSyntax
+		}
+		i += 4
+		if r >= 0xD800 && r < 0xDC00 { // a surrogate pair?
+			if lo, n := hex4(b, i+4); n >= 0 && i+3 < len(b) && b[i+2] == '\\' && b[i+3] == 'u' && lo >= 0xDC00 && lo < 0xE000 {
+				r = (r-0xD800)<<10 + (lo - 0xDC00) + 0x10000
+				i += 6
+			} else {
+				r = utf8.RuneError
+			}
+		} else if r >= 0xDC00 && r < 0xE000 {
+			r = utf8.RuneError
+		}
+	default:
+		return 0, errSyntax
+	}
+	c.appendRune(r)
+	return i + 2, nil
 }
 
 // hex4 reads 4 hex digits at b[i:]; n < 0 if there are none.

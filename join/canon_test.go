@@ -15,6 +15,8 @@ func TestHashCanonical(t *testing.T) {
 		{`{"s":"\ud83d\ude00"}`, `{"s":"😀"}`},
 		{`{"s":"a\"b\\c\n"}`, `{"s":"a\u0022b\u005cc\u000a"}`},
 		{`{"o":{"y":[1,2,{"q":null,"p":true}],"x":false}}`, "{\"o\":{\"x\":false,\n\t\"y\":[1, 2, {\"p\":true,\"q\":null}]}}"},
+		{"{\"s\":\"a\xffb\"}", `{"s":"a\ufffdb"}`},
+		{`{"a":1,"a":2}`, `{"a":2}`},
 		{`[]`, `[ ]`},
 		{`{}`, ` { } `},
 	}
