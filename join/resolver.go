@@ -398,8 +398,9 @@ func (r *Resolver) advance(b, cur int32) error {
 // Stats returns the counts so far.
 func (r *Resolver) Stats() ResolverStats { return r.stats }
 
-// errState is wrapped by NewResolver for a State it cannot use.
-var errState = errors.New("join: the saved resolver state does not fit the index")
+// ErrState is wrapped by NewResolver for a ResolverConfig.State it cannot
+// use: corrupt, from another index, or saved with another Repeats.
+var ErrState = errors.New("join: the saved resolver state does not fit")
 
 // entryCache keeps the entries of the batches read last: the one the
 // results are in, and a few more for interleaved or lost batches.

@@ -2,6 +2,7 @@ package join
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -226,10 +227,11 @@ func TestResolverStateErrors(t *testing.T) {
 		"version":       append([]byte{9}, good[1:]...),
 		"truncated":     good[:len(good)-1],
 		"another index": func() []byte { r, _ := NewResolver(other.x, ResolverConfig{}); return r.State() }(),
+		"other repeats": func() []byte { r, _ := NewResolver(s.x, ResolverConfig{Repeats: true}); return r.State() }(),
 	}
 	for name, state := range bad {
-		if _, err := NewResolver(s.x, ResolverConfig{State: state}); err == nil {
-			t.Errorf("NewResolver(State %s) = nil error; want one", name)
+		if _, err := NewResolver(s.x, ResolverConfig{State: state}); !errors.Is(err, ErrState) {
+			t.Errorf("NewResolver(State %s) = %v; want ErrState", name, err)
 		}
 	}
 }
@@ -288,4 +290,30 @@ func TestResolverCases(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzResolverState resumes from arbitrary states: an error or a resolver
+// that ties rows without a panic, never a wrong line.
+func FuzzResolverState(f *testing.F) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	s := newSynth(f, rng, 300, 60, 20)
+	s.store(rng, false, 0)
+	r, _ := NewResolver(s.x, ResolverConfig{})
+	for _, row := range s.rows[:100] {
+		r.Resolve(row)
+	}
+	f.Add(r.State(), 100)
+	f.Add([]byte{1, 0}, 0)
+	f.Fuzz(func(t *testing.T, state []byte, from int) {
+		r, err := NewResolver(s.x, ResolverConfig{State: state})
+		if err != nil {
+			return
+		}
+		if from < 0 || from > len(s.rows) {
+			from = 0
+		}
+		for _, row := range s.rows[from:] {
+			r.Resolve(row)
+		}
+	})
 }

@@ -17,11 +17,14 @@ func (r *Resolver) State() []byte {
 	p := []byte{stateVersion}
 	p = binary.AppendUvarint(p, uint64(len(r.batches)))
 	p = binary.LittleEndian.AppendUint64(p, r.digest)
-	gaveUp := int64(0)
+	var gaveUp, repeats int64
 	if r.gaveUp {
 		gaveUp = 1
 	}
-	for _, v := range []int64{r.stats.Results, r.stats.Lines, r.stats.Empty, r.stats.Ambiguous, r.stats.Unmatched, r.stats.GaveUp, gaveUp} {
+	if r.repeats {
+		repeats = 1
+	}
+	for _, v := range []int64{r.stats.Results, r.stats.Lines, r.stats.Empty, r.stats.Ambiguous, r.stats.Unmatched, r.stats.GaveUp, gaveUp, repeats} {
 		p = binary.AppendUvarint(p, uint64(v))
 	}
 	var run, last uint64
@@ -59,7 +62,7 @@ func (r *Resolver) code(b int32) uint64 {
 
 // restore reads a State into r.st and r.stats.
 func (r *Resolver) restore(p []byte) error {
-	bad := func(what string) error { return fmt.Errorf("%w: %s", errState, what) }
+	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrState, what) }
 	if len(p) < 1 || p[0] != stateVersion {
 		return bad("unknown version")
 	}
@@ -77,13 +80,16 @@ func (r *Resolver) restore(p []byte) error {
 		return bad("another index")
 	}
 	p = p[8:]
-	var gaveUp int64
-	for _, v := range []*int64{&r.stats.Results, &r.stats.Lines, &r.stats.Empty, &r.stats.Ambiguous, &r.stats.Unmatched, &r.stats.GaveUp, &gaveUp} {
+	var gaveUp, repeats int64
+	for _, v := range []*int64{&r.stats.Results, &r.stats.Lines, &r.stats.Empty, &r.stats.Ambiguous, &r.stats.Unmatched, &r.stats.GaveUp, &gaveUp, &repeats} {
 		u, ok := next()
 		if !ok {
 			return bad("truncated")
 		}
 		*v = int64(u)
+	}
+	if (repeats != 0) != r.repeats {
+		return bad("saved with another Repeats")
 	}
 	i := 0
 	for len(p) > 0 {
