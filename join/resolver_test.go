@@ -293,7 +293,7 @@ func TestResolverCases(t *testing.T) {
 }
 
 // FuzzResolverState resumes from arbitrary states: an error or a resolver
-// that ties rows without a panic, never a wrong line.
+// that ties the rows without a panic.
 func FuzzResolverState(f *testing.F) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	s := newSynth(f, rng, 300, 60, 20)
