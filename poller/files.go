@@ -105,7 +105,10 @@ func openResultFile(path string, ec encoderConfig, resume bool, offset int64) (*
 	}
 	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	if resume {
-		flags = os.O_RDWR | os.O_CREATE
+		flags = os.O_WRONLY | os.O_CREATE
+		if ec.format == CSV {
+			flags = os.O_RDWR | os.O_CREATE // to read the header back
+		}
 	}
 	f, err := os.OpenFile(path, flags, 0o600)
 	if err != nil {
@@ -159,6 +162,10 @@ func (rf *resultFile) cut(offset int64) error {
 // readHeader reads back the header of a resumed CSV file: it is not
 // written again, and gives the columns when they were first seen.
 func (rf *resultFile) readHeader() error {
+	if info, err := rf.f.Stat(); err == nil && !info.Mode().IsRegular() {
+		rf.csv.wrote = true // a pipe or a device: what was written is gone
+		return nil
+	}
 	r := csv.NewReader(io.NewSectionReader(rf.f, 0, rf.n))
 	r.FieldsPerRecord = -1
 	h, err := r.Read()
