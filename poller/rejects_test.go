@@ -2,6 +2,7 @@ package poller
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -76,4 +77,26 @@ func TestRejectsFile(t *testing.T) {
 		t.Errorf("Write(a record that is not an object) = %v; want an error naming the file", err)
 	}
 	rf.Close()
+}
+
+// Write the records refused before upload so that, fixed, they load again.
+func ExampleRejectsFile() {
+	dir, _ := os.MkdirTemp("", "rejects")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "rejects.csv")
+	rf, err := CreateRejects(RejectsConfig{Path: path, Columns: []string{"email_address", "first_name"}})
+	if err != nil {
+		panic(err)
+	}
+	rf.Write(Reject{Line: 3, Error: "none of id, crm_id, email_address", Record: json.RawMessage(`{"first_name":"Ann"}`)})
+	rf.Write(Reject{Line: 7, Error: "wrong number of fields", Fields: []string{"bo@x.io", "Bo", "extra"}})
+	if err := rf.Close(); err != nil {
+		panic(err)
+	}
+	data, _ := os.ReadFile(path)
+	fmt.Print(string(data))
+	// Output:
+	// _line,_error,email_address,first_name
+	// 3,"none of id, crm_id, email_address",,Ann
+	// 7,wrong number of fields,bo@x.io,Bo,extra
 }
