@@ -32,6 +32,9 @@ func Example() {
 		Format:  poller.CSV,
 		Success: filepath.Join(dir, "success.csv"),
 		Errors:  filepath.Join(dir, "errors.csv"),
+		// The input's columns, in order; join.Resolver.Line would give
+		// each row its input line (Line: resolver.Line).
+		Columns: []string{"email_address", "first_name", "upsert_key"},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -61,9 +64,9 @@ func Example() {
 	}
 	// Output:
 	// 250 results, 25 errors, cursor 250
-	// id,status,error,resource_id,record
-	// 10,error,Missing required field: email address,,"{""first_name"":""P9""}"
-	// 20,error,Missing required field: email address,,"{""first_name"":""P19""}"
+	// _line,_id,_status,_error,_resource_id,_upsert_type,email_address,first_name,upsert_key
+	// ,10,error,Missing required field: email address,,,,P9,
+	// ,20,error,Missing required field: email address,,,,P19,
 }
 
 // exampleJob creates a person/upsert job of n records, every 10th without

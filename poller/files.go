@@ -1,11 +1,14 @@
 package poller
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/bulkload/bulkload/api"
 )
@@ -20,9 +23,26 @@ type FilesConfig struct {
 	Errors string
 	// Resume, if set, reopens the files of an earlier run and cuts each to
 	// its offset, saved with the cursor (see Files.Offsets), so that rows
-	// written after the last saved cursor are not written twice. Nil creates
-	// the files, or truncates them if they exist.
+	// written after the last saved cursor are not written twice. A CSV
+	// file's header is not written again, and its columns are read back
+	// from it. Nil creates the files, or truncates them if they exist.
 	Resume *Offsets
+	// Line, if set, gives the input line where a result's record starts
+	// (0 when not known) and its input file ("" for a single input), such
+	// as join.Resolver.Line. Write calls it once for every result, in the
+	// order given, whether or not the row is then written, since a
+	// resolver must see every result. Nil: no line.
+	Line func(api.Result) (line int, file string)
+	// Columns are the CSV columns of the record, in input order, as sent:
+	// the input's header after mapping, with nested fields as dotted
+	// names. Nil takes the fields of the first row written, in order. A
+	// field of a later row that has no column is left out of the CSV
+	// (JSON Lines keeps it) and counted by Files.Omitted.
+	Columns []string
+	// WithFile adds a _file column after _line in CSV files, for a run of
+	// several inputs. JSON Lines rows name their file whenever Line gives
+	// one.
+	WithFile bool
 }
 
 // Offsets are the sizes of the two results files, in bytes, as of a Flush.
@@ -41,6 +61,7 @@ type Offsets struct {
 // A Files is not safe for concurrent use.
 type Files struct {
 	success, errors *resultFile
+	line            func(api.Result) (int, string)
 }
 
 // resultFile is one results file.
@@ -49,40 +70,45 @@ type resultFile struct {
 	f    *os.File
 	n    int64 // bytes handed to f
 	enc  encoder
-	err  error // sticky
+	csv  *csvEncoder // enc, when the format is CSV
+	err  error       // sticky
 }
 
 // CreateFiles opens the files cfg names; see FilesConfig.
 func CreateFiles(cfg FilesConfig) (*Files, error) {
-	if _, err := newEncoder(cfg.Format, io.Discard); err != nil {
+	ec := encoderConfig{format: cfg.Format, columns: cfg.Columns, withFile: cfg.WithFile}
+	if _, err := newEncoder(ec, io.Discard); err != nil {
 		return nil, err
 	}
 	if cfg.Success != "" && cfg.Success == cfg.Errors {
 		return nil, fmt.Errorf("poller: the success and errors files are both %s", cfg.Success)
 	}
-	var out Files
+	out := Files{line: cfg.Line}
 	var offs Offsets
 	if cfg.Resume != nil {
 		offs = *cfg.Resume
 	}
 	var err error
-	if out.success, err = openResultFile(cfg.Success, cfg.Format, cfg.Resume != nil, offs.Success); err != nil {
+	if out.success, err = openResultFile(cfg.Success, ec, cfg.Resume != nil, offs.Success); err != nil {
 		return nil, err
 	}
-	if out.errors, err = openResultFile(cfg.Errors, cfg.Format, cfg.Resume != nil, offs.Errors); err != nil {
+	if out.errors, err = openResultFile(cfg.Errors, ec, cfg.Resume != nil, offs.Errors); err != nil {
 		_ = out.success.close()
 		return nil, err
 	}
 	return &out, nil
 }
 
-func openResultFile(path string, format Format, resume bool, offset int64) (*resultFile, error) {
+func openResultFile(path string, ec encoderConfig, resume bool, offset int64) (*resultFile, error) {
 	if path == "" {
 		return nil, nil
 	}
 	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	if resume {
 		flags = os.O_WRONLY | os.O_CREATE
+		if ec.format == CSV {
+			flags = os.O_RDWR | os.O_CREATE // to read the header back
+		}
 	}
 	f, err := os.OpenFile(path, flags, 0o600)
 	if err != nil {
@@ -95,7 +121,14 @@ func openResultFile(path string, format Format, resume bool, offset int64) (*res
 			return nil, err
 		}
 	}
-	rf.enc, _ = newEncoder(format, (*counter)(rf))
+	rf.enc, _ = newEncoder(ec, (*counter)(rf))
+	rf.csv, _ = rf.enc.(*csvEncoder)
+	if rf.csv != nil && rf.n > 0 {
+		if err := rf.readHeader(); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
 	if rf.n == 0 {
 		if err := rf.enc.header(); err != nil {
 			f.Close()
@@ -126,6 +159,37 @@ func (rf *resultFile) cut(offset int64) error {
 	return nil
 }
 
+// readHeader reads back the header of a resumed CSV file: it is not
+// written again, and gives the columns when they were first seen.
+func (rf *resultFile) readHeader() error {
+	if info, err := rf.f.Stat(); err == nil && !info.Mode().IsRegular() {
+		rf.csv.wrote = true // a pipe or a device: what was written is gone
+		return nil
+	}
+	r := csv.NewReader(io.NewSectionReader(rf.f, 0, rf.n))
+	r.FieldsPerRecord = -1
+	h, err := r.Read()
+	if err != nil {
+		return fmt.Errorf("poller: results file %s: reading its header: %w", rf.path, err)
+	}
+	e := rf.csv
+	p := e.prefix()
+	want := append([]string{csvPrefix[0]}, csvPrefix[1:]...)
+	if e.withFile {
+		want = append([]string{csvPrefix[0], csvFile}, csvPrefix[1:]...)
+	}
+	if len(h) < p || !slices.Equal(h[:p], want) {
+		return fmt.Errorf("poller: results file %s does not start with the header %s", rf.path, strings.Join(want, ","))
+	}
+	if e.columns == nil {
+		e.setColumns(h[p:])
+	} else if !slices.Equal(e.columns, h[p:]) {
+		return fmt.Errorf("poller: results file %s has other columns than the record's", rf.path)
+	}
+	e.wrote = true
+	return nil
+}
+
 // counter counts the bytes written to the file.
 type counter resultFile
 
@@ -147,7 +211,7 @@ func (rf *resultFile) fail(err error) error {
 	return rf.err
 }
 
-func (rf *resultFile) write(r api.Result) error {
+func (rf *resultFile) write(r Row) error {
 	if rf.err != nil {
 		return rf.err
 	}
@@ -194,9 +258,20 @@ func (rf *resultFile) offset() int64 {
 }
 
 // Write buffers one result in the file its status belongs to: a success in
-// the success file, an error in the errors file. A row whose file is not
-// configured, or that is not final, is dropped.
+// the success file, an error in the errors file, with the line
+// FilesConfig.Line gives. A row whose file is not configured, or that is
+// not final, is dropped.
 func (f *Files) Write(r api.Result) error {
+	row := Row{Result: r}
+	if f.line != nil {
+		row.Line, row.File = f.line(r)
+	}
+	return f.WriteRow(row)
+}
+
+// WriteRow is Write for a row whose line is known already; it does not
+// call FilesConfig.Line.
+func (f *Files) WriteRow(r Row) error {
 	var rf *resultFile
 	switch r.Status {
 	case api.StatusSuccess:
@@ -225,6 +300,18 @@ func (f *Files) Sync() error {
 // save with the cursor for FilesConfig.Resume.
 func (f *Files) Offsets() Offsets {
 	return Offsets{Success: f.success.offset(), Errors: f.errors.offset()}
+}
+
+// Omitted returns how many fields of the records written were left out of
+// CSV files for want of a column (see FilesConfig.Columns).
+func (f *Files) Omitted() int64 {
+	var n int64
+	for _, rf := range []*resultFile{f.success, f.errors} {
+		if rf != nil && rf.csv != nil {
+			n += rf.csv.omitted
+		}
+	}
+	return n
 }
 
 // Close flushes and closes the files.

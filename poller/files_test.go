@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -77,10 +78,25 @@ func writeAll(t *testing.T, f *Files, rows []api.Result) {
 
 func TestFiles(t *testing.T) {
 	rows := sampleRows(10)
+	calls := 0
+	line := func(r api.Result) (int, string) {
+		calls++
+		if r.ID%4 == 0 {
+			return 0, "" // not tied
+		}
+		return int(r.ID-100)*2 + 2, ""
+	}
+	wantLine := func(id int64) int {
+		if id%4 == 0 {
+			return 0
+		}
+		return int(id-100)*2 + 2
+	}
 	for _, format := range []Format{JSONLines, CSV} {
 		t.Run(format.String(), func(t *testing.T) {
 			dir := t.TempDir()
-			cfg := FilesConfig{Format: format, Success: filepath.Join(dir, "ok"), Errors: filepath.Join(dir, "err")}
+			calls = 0
+			cfg := FilesConfig{Format: format, Success: filepath.Join(dir, "ok"), Errors: filepath.Join(dir, "err"), Line: line}
 			f, err := CreateFiles(cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -89,6 +105,9 @@ func TestFiles(t *testing.T) {
 			writeAll(t, f, []api.Result{{ID: 999, Status: api.StatusPending}}) // dropped
 			if err := f.Close(); err != nil {
 				t.Fatalf("Close() = %v", err)
+			}
+			if calls != len(rows)+1 {
+				t.Errorf("Line was called %d times; want %d, once per row, dropped rows too", calls, len(rows)+1)
 			}
 			for _, path := range []string{cfg.Success, cfg.Errors} {
 				info, err := os.Stat(path)
@@ -117,30 +136,36 @@ func TestFiles(t *testing.T) {
 					}
 					for i, g := range got {
 						w := want[i]
+						ut := UpsertType(w.Resource)
 						if g.ID != w.ID || g.Status != w.Status || !jsonEqual(g.Record, w.Record) ||
 							!jsonEqual(g.ResourceID, ResourceID(w.Resource)) || (g.Error == nil) != (w.Error == nil) ||
-							g.Error != nil && *g.Error != *w.Error {
+							g.Error != nil && *g.Error != *w.Error || (g.UpsertType == nil) != (ut == "") ||
+							g.UpsertType != nil && *g.UpsertType != ut || (g.Line == nil) != (wantLine(w.ID) == 0) ||
+							g.Line != nil && *g.Line != wantLine(w.ID) || g.File != "" {
 							t.Errorf("%s row %d = %+v; want %+v", path, i, g, w)
 						}
 					}
 				case CSV:
 					got := readCSV(t, path)
-					if len(got) != len(want)+1 || strings.Join(got[0], ",") != "id,status,error,resource_id,record" {
+					if len(got) != len(want)+1 || strings.Join(got[0], ",") != "_line,_id,_status,_error,_resource_id,_upsert_type,email_address,tags" {
 						t.Fatalf("%s = %q; want a header and %d rows", path, got, len(want))
 					}
 					for i, g := range got[1:] {
 						w := want[i]
-						var errText string
+						var errText, rid, ut, line string
 						if w.Error != nil {
 							errText = *w.Error
 						}
-						rid := ""
 						if w.Status == api.StatusSuccess {
-							rid = itoa(9000 + int(w.ID-100))
+							rid, ut = itoa(9000+int(w.ID-100)), "create"
 						}
-						if g[0] != itoa(int(w.ID)) || g[1] != string(w.Status) || g[2] != errText || g[3] != rid ||
-							!jsonEqual(json.RawMessage(g[4]), w.Record) {
-							t.Errorf("%s row %d = %q; want %+v", path, i, g, w)
+						if l := wantLine(w.ID); l > 0 {
+							line = itoa(l)
+						}
+						wantRow := []string{line, itoa(int(w.ID)), string(w.Status), errText, rid, ut,
+							"p" + itoa(int(w.ID-100)) + "@example.com", `["a,b","c\"d"]`}
+						if !slices.Equal(g, wantRow) {
+							t.Errorf("%s row %d = %q; want %q", path, i, g, wantRow)
 						}
 					}
 				}
@@ -148,6 +173,91 @@ func TestFiles(t *testing.T) {
 			check(cfg.Success, ok)
 			check(cfg.Errors, bad)
 		})
+	}
+}
+
+// TestFilesCSVColumns: the record's columns in CSV results, configured or
+// first seen, nested objects flattened, fields without a column counted.
+func TestFilesCSVColumns(t *testing.T) {
+	tests := []struct {
+		name     string
+		columns  []string
+		withFile bool
+		records  []string
+		want     []string // the file's lines
+		omitted  int64
+	}{
+		{
+			name:    "first seen, nested",
+			records: []string{`{"email_address":"a@b.c","custom_fields":{"source":"fair","tier":{"n":2}},"tags":["x"],"ok":true,"n":1.50,"z":null}`, `{"email_address":"d@e.f"}`},
+			want: []string{
+				"_line,_id,_status,_error,_resource_id,_upsert_type,email_address,custom_fields.source,custom_fields.tier.n,tags,ok,n,z",
+				`2,1,success,,,,a@b.c,fair,2,"[""x""]",true,1.50,`,
+				"3,2,success,,,,d@e.f,,,,,,",
+			},
+		},
+		{
+			name:    "configured order, a field without a column",
+			columns: []string{"first_name", "email_address"},
+			records: []string{`{"email_address":"a@b.c","first_name":"Ann","city":"Lyon"}`, `{"first_name":"Bo"}`},
+			want: []string{
+				"_line,_id,_status,_error,_resource_id,_upsert_type,first_name,email_address",
+				"2,1,success,,,,Ann,a@b.c",
+				"3,2,success,,,,Bo,",
+			},
+			omitted: 1,
+		},
+		{
+			name:     "with the file",
+			columns:  []string{"email_address"},
+			withFile: true,
+			records:  []string{`{"email_address":"a@b.c"}`},
+			want: []string{
+				"_line,_file,_id,_status,_error,_resource_id,_upsert_type,email_address",
+				"2,in.csv,1,success,,,,a@b.c",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "ok.csv")
+			f, err := CreateFiles(FilesConfig{Format: CSV, Success: path, Columns: tt.columns, WithFile: tt.withFile,
+				Line: func(r api.Result) (int, string) { return int(r.ID) + 1, "in.csv" }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, rec := range tt.records {
+				if err := f.Write(api.Result{ID: int64(i + 1), Status: api.StatusSuccess, Record: json.RawMessage(rec)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			data, _ := os.ReadFile(path)
+			if got := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n"); !slices.Equal(got, tt.want) {
+				t.Errorf("file =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+			if got := f.Omitted(); got != tt.omitted {
+				t.Errorf("Omitted() = %d; want %d", got, tt.omitted)
+			}
+		})
+	}
+}
+
+func TestUpsertType(t *testing.T) {
+	tests := []struct{ resource, want string }{
+		{`{"person": {"id": 1}, "upsert_type": "create"}`, "create"},
+		{`{"person": {"id": 1}, "upsert_type": "update"}`, "update"},
+		{`{"id": 1}`, ""},
+		{`{"upsert_type": 3}`, ""},
+		{`null`, ""},
+		{``, ""},
+	}
+	for _, tt := range tests {
+		if got := UpsertType(json.RawMessage(tt.resource)); got != tt.want {
+			t.Errorf("UpsertType(%s) = %q; want %q", tt.resource, got, tt.want)
+		}
 	}
 }
 
@@ -167,7 +277,8 @@ func TestFilesResume(t *testing.T) {
 	for _, format := range []Format{JSONLines, CSV} {
 		t.Run(format.String(), func(t *testing.T) {
 			dir := t.TempDir()
-			cfg := FilesConfig{Format: format, Success: filepath.Join(dir, "ok"), Errors: filepath.Join(dir, "err")}
+			line := func(r api.Result) (int, string) { return int(r.ID) - 98, "" }
+			cfg := FilesConfig{Format: format, Success: filepath.Join(dir, "ok"), Errors: filepath.Join(dir, "err"), Line: line}
 			f, err := CreateFiles(cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -192,7 +303,7 @@ func TestFilesResume(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			fresh := FilesConfig{Format: format, Success: filepath.Join(dir, "ok2"), Errors: filepath.Join(dir, "err2")}
+			fresh := FilesConfig{Format: format, Success: filepath.Join(dir, "ok2"), Errors: filepath.Join(dir, "err2"), Line: line}
 			f, _ = CreateFiles(fresh)
 			writeAll(t, f, rows)
 			_ = f.Close()
@@ -201,6 +312,21 @@ func TestFilesResume(t *testing.T) {
 				want, _ := os.ReadFile(pair[1])
 				if !bytes.Equal(got, want) {
 					t.Errorf("%s after resuming =\n%s\nwant\n%s", pair[0], got, want)
+				}
+			}
+
+			if format == CSV {
+				got, _ := os.ReadFile(cfg.Success)
+				if n := strings.Count(string(got), "_line,_id"); n != 1 {
+					t.Errorf("%s holds the header %d times; want once", cfg.Success, n)
+				}
+				// Resuming with WithFile, the header does not fit: an error.
+				st, _ := os.Stat(cfg.Success)
+				mismatch := cfg
+				mismatch.WithFile = true
+				mismatch.Resume = &Offsets{Success: st.Size()}
+				if _, err := CreateFiles(mismatch); err == nil {
+					t.Errorf("CreateFiles(resume with another header) = nil error; want one")
 				}
 			}
 
@@ -290,22 +416,36 @@ func FuzzCSVRoundtrip(f *testing.F) {
 			return
 		}
 		var b bytes.Buffer
-		enc, _ := newEncoder(CSV, &b)
+		enc, _ := newEncoder(encoderConfig{format: CSV, columns: []string{"a"}}, &b)
 		r := api.Result{ID: id, Status: api.StatusError, Error: &errText, Record: json.RawMessage(record)}
-		if err := enc.row(r); err != nil {
+		if err := enc.row(Row{Result: r, Line: 7}); err != nil {
+			if !strings.HasPrefix(strings.TrimSpace(record), "{") {
+				return // not an object: an error, rightly
+			}
 			t.Fatal(err)
 		}
 		if err := enc.flush(); err != nil {
 			t.Fatal(err)
 		}
-		got, err := csv.NewReader(&b).Read()
+		rd := csv.NewReader(&b)
+		rd.FieldsPerRecord = -1
+		got, err := rd.Read() // the header
+		if err == nil {
+			got, err = rd.Read()
+		}
 		if err != nil {
 			t.Fatalf("reading back %q: %v", b.String(), err)
 		}
 		// csv normalises \r\n inside quoted fields to \n.
 		wantErr := strings.ReplaceAll(errText, "\r\n", "\n")
-		if got[0] != strconv.FormatInt(id, 10) || got[1] != "error" || got[2] != wantErr ||
-			!jsonEqual(json.RawMessage(got[4]), json.RawMessage(record)) {
+		flat, _ := flatten(nil, json.RawMessage(record))
+		wantA := ""
+		for _, f := range flat {
+			if f.name == "a" {
+				wantA = strings.ReplaceAll(f.value, "\r\n", "\n")
+			}
+		}
+		if len(got) != 7 || got[0] != "7" || got[1] != strconv.FormatInt(id, 10) || got[2] != "error" || got[3] != wantErr || got[6] != wantA {
 			t.Errorf("row %+v read back as %q", r, got)
 		}
 	})
