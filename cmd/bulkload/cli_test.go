@@ -127,7 +127,7 @@ func TestRunCSVInAndOut(t *testing.T) {
 		t.Errorf("success file %s; want .csv", s.Files.Success)
 	}
 	lines := readLines(t, s.Files.Success)
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "id,status,error,resource_id,record") {
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "_line,_id,_status,_error,_resource_id,_upsert_type,email_address,first_name") {
 		t.Errorf("success csv = %q; want a header and 2 rows", lines)
 	}
 }
