@@ -103,6 +103,12 @@ func (o *op) results(ctx context.Context, wait time.Duration) error {
 	if cerr := files.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
+	// Files are made by their first row: name only those that exist.
+	for _, f := range []*string{&o.rep.Files.Success, &o.rep.Files.Errors} {
+		if _, serr := os.Stat(*f); serr != nil {
+			*f = ""
+		}
+	}
 	if err == nil && saveErr != nil {
 		err = saveErr
 	}

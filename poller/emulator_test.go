@@ -243,7 +243,7 @@ func TestEmulatorResume(t *testing.T) {
 				}
 				// Rows flushed after the last checkpoint, before the crash.
 				for _, path := range []string{fcfg.Success, fcfg.Errors} {
-					f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+					f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600) // a file no row created yet gets one too
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -53,7 +54,8 @@ type Offsets struct {
 
 // Files writes results to a success file and an errors file as they stream,
 // through a 64 KiB buffer each, so that memory stays flat however many rows
-// pass. New files are created with mode 0600: records hold personal data.
+// pass. New files are created with mode 0600 (records hold personal data),
+// by their first row: no empty file is left behind.
 //
 // Use Write as Run's handler, and in Config.Progress call Flush (or Sync)
 // before saving Stats.Cursor together with Offsets. Every error names the
@@ -67,6 +69,7 @@ type Files struct {
 // resultFile is one results file.
 type resultFile struct {
 	path string
+	lazy *encoderConfig // set until a new file is created by its first row
 	f    *os.File
 	n    int64 // bytes handed to f
 	enc  encoder
@@ -103,6 +106,25 @@ func openResultFile(path string, ec encoderConfig, resume bool, offset int64) (*
 	if path == "" {
 		return nil, nil
 	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) && offset == 0 {
+		// Created by its first row: a job with no errors leaves no empty
+		// errors file. Its folder must be there now, though.
+		if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("poller: opening results file: %w", &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist})
+		}
+		return &resultFile{path: path, lazy: &ec}, nil
+	}
+	rf := &resultFile{path: path}
+	if err := rf.open(ec, resume, offset); err != nil {
+		return nil, err
+	}
+	return rf, nil
+}
+
+// open opens rf.path: a new file, or with resume the one there, cut to
+// offset.
+func (rf *resultFile) open(ec encoderConfig, resume bool, offset int64) error {
+	path := rf.path
 	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	if resume {
 		flags = os.O_WRONLY | os.O_CREATE
@@ -112,13 +134,13 @@ func openResultFile(path string, ec encoderConfig, resume bool, offset int64) (*
 	}
 	f, err := os.OpenFile(path, flags, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("poller: opening results file: %w", err)
+		return fmt.Errorf("poller: opening results file: %w", err)
 	}
-	rf := &resultFile{path: path, f: f, n: offset}
+	rf.f, rf.n, rf.lazy = f, offset, nil
 	if resume {
 		if err := rf.cut(offset); err != nil {
 			f.Close()
-			return nil, err
+			return err
 		}
 	}
 	rf.enc, _ = newEncoder(ec, (*counter)(rf))
@@ -126,16 +148,16 @@ func openResultFile(path string, ec encoderConfig, resume bool, offset int64) (*
 	if rf.csv != nil && rf.n > 0 {
 		if err := rf.readHeader(); err != nil {
 			f.Close()
-			return nil, err
+			return err
 		}
 	}
 	if rf.n == 0 {
 		if err := rf.enc.header(); err != nil {
 			f.Close()
-			return nil, rf.fail(err)
+			return rf.fail(err)
 		}
 	}
-	return rf, nil
+	return nil
 }
 
 // cut truncates a resumed file to offset and moves to its end.
@@ -215,6 +237,12 @@ func (rf *resultFile) write(r Row) error {
 	if rf.err != nil {
 		return rf.err
 	}
+	if rf.lazy != nil {
+		if err := rf.open(*rf.lazy, false, 0); err != nil {
+			rf.err = err
+			return err
+		}
+	}
 	if err := rf.enc.row(r); err != nil {
 		return rf.fail(err)
 	}
@@ -222,7 +250,7 @@ func (rf *resultFile) write(r Row) error {
 }
 
 func (rf *resultFile) flush(sync bool) error {
-	if rf == nil {
+	if rf == nil || rf.lazy != nil {
 		return nil
 	}
 	if rf.err != nil {
@@ -240,7 +268,7 @@ func (rf *resultFile) flush(sync bool) error {
 }
 
 func (rf *resultFile) close() error {
-	if rf == nil {
+	if rf == nil || rf.lazy != nil {
 		return nil
 	}
 	err := rf.flush(false)

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -449,4 +450,33 @@ func FuzzCSVRoundtrip(f *testing.F) {
 			t.Errorf("row %+v read back as %q", r, got)
 		}
 	})
+}
+
+// A kind of row that never comes leaves no file: a job with no errors has
+// no empty errors file.
+func TestFilesCreatedByFirstRow(t *testing.T) {
+	dir := t.TempDir()
+	ok, bad := filepath.Join(dir, "ok.jsonl"), filepath.Join(dir, "bad.jsonl")
+	f, err := CreateFiles(FilesConfig{Success: ok, Errors: bad})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Write(api.Result{ID: 1, Status: api.StatusSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(ok); err != nil || st.Size() == 0 || st.Mode().Perm() != 0o600 {
+		t.Errorf("success file: %v, %v; want one row, mode 0600", st, err)
+	}
+	if _, err := os.Stat(bad); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("errors file with no error rows: %v; want none created", err)
+	}
+	if off := f.Offsets(); off.Errors != 0 || off.Success == 0 {
+		t.Errorf("offsets %+v; want the success file's size and 0", off)
+	}
 }

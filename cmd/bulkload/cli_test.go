@@ -32,11 +32,15 @@ func TestRunHappyPath(t *testing.T) {
 	if filepath.Base(s.Files.Success) != jobFile(s.JobID, "success.jsonl") {
 		t.Errorf("success file %s; want <job id>-success.jsonl", s.Files.Success)
 	}
-	for _, f := range []string{s.Files.Success, s.Files.Errors} {
-		st, err := os.Stat(f)
-		if err != nil || st.Mode().Perm() != 0o600 {
-			t.Errorf("%s: %v, mode %v; want 0600", f, err, st.Mode().Perm())
-		}
+	if st, err := os.Stat(s.Files.Success); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("%s: %v; want mode 0600", s.Files.Success, err)
+	}
+	// Every record succeeded: no errors file, not even an empty one.
+	if s.Files.Errors != "" {
+		t.Errorf("summary names errors file %q; want none", s.Files.Errors)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(s.Files.Success), jobFile(s.JobID, "errors.jsonl"))); err == nil {
+		t.Errorf("an errors file was written for a job with no errors")
 	}
 }
 

@@ -64,8 +64,8 @@ func TestRunStdin(t *testing.T) {
 			if len(rej) != 2 || !strings.Contains(rej[0], `"source":"stdin","line":11`) || !strings.Contains(rej[1], `"line":1202`) {
 				t.Errorf("rejects = %q; want stdin lines 11 and 1202", rej)
 			}
-			if entries, _ := os.ReadDir(dir); len(entries) != 3 {
-				t.Errorf("results dir holds %d files; want success, errors and rejects only", len(entries))
+			if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+				t.Errorf("results dir holds %d files; want success and rejects only (no failures: no errors file)", len(entries))
 			}
 		})
 	}
