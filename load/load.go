@@ -112,8 +112,9 @@ const (
 
 // Stats is a snapshot of an operation under way, for progress displays.
 type Stats struct {
-	Phase  Phase
-	JobID  int64
+	Command string // "run", "resume", "upload", "results", ...
+	Phase   Phase
+	JobID   int64
 	Source string // the input's name
 	// Check is the check pass's progress (PhaseCheck), then its result:
 	// Check.Records is the number of valid records to upload, once known.

@@ -81,7 +81,7 @@ func (o *op) setPhase(p Phase) {
 func (o *op) stats() Stats {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	s := Stats{Phase: o.phase, JobID: o.pubJob, Source: o.pubSrc, Check: o.check, Checked: o.checked,
+	s := Stats{Command: o.rep.Command, Phase: o.phase, JobID: o.pubJob, Source: o.pubSrc, Check: o.check, Checked: o.checked,
 		BudgetRemaining: -1, Elapsed: time.Since(o.start)}
 	if o.chk != nil && !o.checked {
 		s.Check = o.chk.Stats()

@@ -97,6 +97,7 @@ Load a file:                 SALESLOFT_API_KEY=... bulkload run --type person/up
 		root.AddCommand(c)
 	}
 	root.AddCommand(a.serveCommand(), a.demoCommand())
+	a.completeValues(root)
 	return root
 }
 

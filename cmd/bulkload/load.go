@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bulkload/bulkload/api"
@@ -64,7 +66,9 @@ func (a *app) notify(e load.Event) {
 // prints its summary and returns the error that decides the exit code.
 func (a *app) perform(ctx context.Context, l *load.Loader, c *api.Client, o runOpts, f func(context.Context) (load.Report, error)) error {
 	prog := startProgress(a.env.Stderr, a.progressOn(), func() string { return progressLine(l.Stats()) })
+	stopHint := keepHint(l, o)
 	rep, err := f(ctx)
+	stopHint()
 	prog.stop()
 	interrupted := errors.Is(err, context.Canceled)
 	if interrupted && rep.Resumable {
@@ -234,4 +238,30 @@ func (a *app) costLine(records, batches int64, c load.Cost) string {
 
 func minutes(m float64) string {
 	return (time.Duration(m * float64(time.Minute))).Round(time.Second).String()
+}
+
+// interruptHint is the command that continues the operation under way,
+// once its job is known: main prints it when a second Ctrl-C quits at once.
+var interruptHint atomic.Pointer[string]
+
+// keepHint keeps interruptHint up to date until the returned func is called.
+func keepHint(l *load.Loader, o runOpts) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if s := l.Stats(); s.JobID != 0 && s.Phase != "" {
+				h := continueCommand(load.Report{Command: s.Command, JobID: s.JobID, Input: s.Source}, o)
+				interruptHint.Store(&h)
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return func() { close(done); wg.Wait(); interruptHint.Store(nil) }
 }

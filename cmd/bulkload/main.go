@@ -24,6 +24,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "\nbulkload: stopping; press Ctrl-C again to quit at once")
 		cancel()
 		<-sigs
+		if h := interruptHint.Load(); h != nil {
+			fmt.Fprintf(os.Stderr, "bulkload: quit at once; what was saved is safe: continue with: %s\n", *h)
+		}
 		os.Exit(exitInterrupted)
 	}()
 	code := Main(ctx, os.Args[1:], Env{

@@ -71,14 +71,16 @@ func TestInterruptThenResume(t *testing.T) {
 			if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
 				t.Fatalf("exit %d (%v); want 130\n%s", code, err, errb)
 			}
-			want := fmt.Sprintf("bulkload resume %d", id)
-			if !strings.Contains(errb.String(), want) {
-				t.Errorf("stderr %q; want it to say %q", errb, want)
+			want := fmt.Sprintf("interrupted; continue with: bulkload resume %d\n", id)
+			if !strings.HasSuffix(errb.String(), want) {
+				t.Fatalf("stderr %q; want it to end %q", errb, want)
 			}
 			if n := len(srv.Records(testKey, id)); n == 0 || n >= 3000 {
 				t.Errorf("job holds %d records after the interrupt; want some, not all", n)
 			}
-			resume, out, errb := command(t, srv, state, "resume", fmt.Sprint(id), "--json", "--rate-limit", "100000", "--rate-window", "1s")
+			// The printed command, as it is.
+			resume, out, errb := command(t, srv, state, append(hintArgs(t, strings.TrimSpace(want[len("interrupted; continue with: "):])),
+				"--json", "--rate-limit", "100000", "--rate-window", "1s")...)
 			resume.Run()
 			if code := resume.ProcessState.ExitCode(); code != exitOK {
 				t.Fatalf("resume: exit %d; want 0\n%s", code, errb)

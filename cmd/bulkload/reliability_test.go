@@ -138,7 +138,12 @@ func TestSecondSignalQuits(t *testing.T) {
 	if !strings.Contains(errb.String(), "again to quit at once") {
 		t.Errorf("stderr %q; want the first signal to say a second one quits", errb)
 	}
-	r := cli(t, context.Background(), srv, "resume", fmt.Sprint(id), "--state-dir", filepath.Join(state, "bulkload"), "--json")
+	// The second signal names the command that continues, which works.
+	hint := fmt.Sprintf("quit at once; what was saved is safe: continue with: bulkload resume %d\n", id)
+	if !strings.HasSuffix(errb.String(), hint) {
+		t.Fatalf("stderr %q; want it to end with %q", errb, hint)
+	}
+	r := cli(t, context.Background(), srv, append(hintArgs(t, strings.TrimSpace(hint[strings.Index(hint, "bulkload "):])), "--state-dir", filepath.Join(state, "bulkload"), "--json")...)
 	if r.code != exitOK {
 		t.Fatalf("resume: exit %d; want 0\n%s", r.code, r.stderr)
 	}

@@ -98,8 +98,10 @@ func TestResultsResumes(t *testing.T) {
 			}
 			first := pages.Load()
 
+			// The printed command, run as it is (with this test's environment:
+			// its base URL and state directory), continues the read.
 			stop.Store(nil)
-			r = cli(t, context.Background(), nil, args...)
+			r = cli(t, context.Background(), nil, append(hintArgs(t, s.Resume), "--base-url", front.URL, "--state-dir", state, "--json")...)
 			if r.code != exitPartial {
 				t.Fatalf("second read: exit %d; want 3 (some records failed)\n%s", r.code, r.stderr)
 			}

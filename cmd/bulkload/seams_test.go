@@ -101,7 +101,7 @@ func TestCLIUploadEditedFile(t *testing.T) {
 	}()
 	args := []string{"upload", "--job", fmt.Sprint(id), "--batch-size", "250", in}
 	r := runMain(t, ctx, env, nil, args...)
-	hint := fmt.Sprintf("continue with: bulkload upload --job %d --batch-size 250 %s", id, in)
+	hint := fmt.Sprintf("continue with: bulkload upload --job %d --batch-size 250 %s", id, shellQuote(in))
 	if r.code != exitInterrupted || !strings.Contains(r.stderr, hint) {
 		t.Fatalf("upload: exit %d; want 130 and %q\n%s", r.code, hint, r.stderr)
 	}
@@ -116,6 +116,44 @@ func TestCLIUploadEditedFile(t *testing.T) {
 	if n := len(srv.Records(testKey, id)); n != held {
 		t.Fatalf("the refused upload changed the job from %d to %d records", held, n)
 	}
+	// The file as it was: the command the interruption printed continues.
+	lines := readLines(t, in)
+	os.WriteFile(in, []byte(strings.Join(lines[:len(lines)-1], "\n")+"\n"), 0o600)
+	if r := runMain(t, context.Background(), env, nil, hintArgs(t, hint[len("continue with: "):])...); r.code != exitOK {
+		t.Fatalf("the printed upload command: exit %d\n%s", r.code, r.stderr)
+	}
+	storedOnce(t, srv, id, in)
+}
+
+// hintArgs splits a command bulkload printed ("bulkload upload --job 1
+// 'my file.csv'") into the arguments of Main, as a POSIX shell would.
+func hintArgs(t *testing.T, line string) []string {
+	t.Helper()
+	var args []string
+	var cur strings.Builder
+	inQuote, any := false, false
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case c == '\'':
+			inQuote, any = !inQuote, true
+		case c == ' ' && !inQuote:
+			if any {
+				args = append(args, cur.String())
+			}
+			cur.Reset()
+			any = false
+		default:
+			cur.WriteByte(c)
+			any = true
+		}
+	}
+	if any {
+		args = append(args, cur.String())
+	}
+	if len(args) == 0 || args[0] != "bulkload" {
+		t.Fatalf("%q is not a bulkload command", line)
+	}
+	return args[1:]
 }
 
 // A moved input: resume says how to continue, and --input continues it.
