@@ -115,7 +115,7 @@ type Stats struct {
 	Command string // "run", "resume", "upload", "results", ...
 	Phase   Phase
 	JobID   int64
-	Source string // the input's name
+	Source  string // the input's name
 	// Check is the check pass's progress (PhaseCheck), then its result:
 	// Check.Records is the number of valid records to upload, once known.
 	Check chunker.Stats
