@@ -138,10 +138,10 @@ func FuzzCSV(f *testing.F) {
 		if isGzip(in) {
 			return
 		}
-		cfg := Config{Format: FormatCSV, MaxRejects: -1, MaxRecords: 3}
+		cfg := Config{Format: FormatCSV, Delimiter: ',', MaxRejects: -1, MaxRecords: 3}
 		comma := ','
 		if tsv {
-			cfg.Format, comma = FormatTSV, '\t'
+			cfg.Format, cfg.Delimiter, comma = FormatTSV, 0, '\t'
 		}
 		res := run(t, bytes.NewReader(in), cfg)
 		got := records(t, res)
