@@ -102,7 +102,7 @@ func (c *Chunker) jsonShape() (wrapped bool, err error) {
 		// Lines of request bodies are records too).
 		rest := bytes.TrimLeft(data[min(end, len(data)):], " \t\r\n")
 		if !complete || len(rest) == 0 {
-			in.consume(start - in.pos + open)
+			in.consume(start - in.pos + open + 1) // through the '['
 			return true, nil
 		}
 	}
