@@ -1,10 +1,15 @@
 package chunker
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"unicode/utf16"
+
+	"golang.org/x/text/encoding/charmap"
 )
 
 // utf16le encodes s as UTF-16LE with a byte order mark, as Excel's
@@ -125,5 +130,45 @@ func TestParseEncoding(t *testing.T) {
 	}
 	if _, err := New(strings.NewReader(""), Config{Delimiter: ':'}); err == nil {
 		t.Error("New with Delimiter ':' = nil error")
+	}
+}
+
+// TestByteDecoder checks the single-byte decoders against x/text's, over
+// every byte value and with reads of every small size.
+func TestByteDecoder(t *testing.T) {
+	var all []byte
+	for range 3 {
+		for c := range 256 {
+			all = append(all, byte(c))
+			all = append(all, "plain ascii text"[:c%17]...)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		cm    *charmap.Charmap
+		table *[256]utf8Char
+	}{{"windows-1252", charmap.Windows1252, windows1252Table}, {"iso-8859-1", charmap.ISO8859_1, iso88591Table}} {
+		want, err := tc.cm.NewDecoder().Bytes(all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, size := range []int{1, 2, 3, 7, 8, 9, 4096} {
+			d := newByteDecoder(iotest.HalfReader(bytes.NewReader(all)), tc.table)
+			var got []byte
+			p := make([]byte, size)
+			for {
+				n, err := d.Read(p)
+				got = append(got, p[:n]...)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s, reads of %d: decoded text differs from x/text's", tc.name, size)
+			}
+		}
 	}
 }

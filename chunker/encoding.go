@@ -94,6 +94,12 @@ func (c *Chunker) decode(src io.Reader) (io.Reader, error) {
 		enc = bom
 	}
 	c.encoding = enc
+	switch enc {
+	case EncodingWindows1252:
+		return newByteDecoder(pb, windows1252Table), nil
+	case EncodingISO88591:
+		return newByteDecoder(pb, iso88591Table), nil
+	}
 	d := decoder(enc)
 	if d == nil {
 		return pb, nil
