@@ -18,7 +18,7 @@ type byteDecoder struct {
 	buf   []byte // raw bytes read, not yet decoded: buf[pos:end]
 	pos   int
 	end   int
-	err   error // r's error, returned once buf is drained
+	err   error  // r's error, returned once buf is drained
 	pend  []byte // the rest of a character p had no room for, returned first
 	spare [4]byte
 }
