@@ -90,6 +90,7 @@ type Chunker struct {
 
 	lines    []int           // with RecordLines: the line each record of the batch starts on
 	encoding string          // the encoding in use, after byte order marks: "" is UTF-8
+	delim    rune            // the CSV separator in use
 	warned   map[string]bool // warnings already reported
 
 	rejects int   // bad records skipped so far
@@ -145,7 +146,6 @@ func (c *Chunker) start(r io.Reader) error {
 	// quarter more leaves room for a line ending and the next bytes.
 	c.in = newInput(src, cfg.MaxRecordBytes+cfg.MaxRecordBytes/4+4096)
 	c.in.skipBOM()
-	c.detectCR()
 
 	format := cfg.Format
 	if format == FormatAuto {
@@ -174,6 +174,7 @@ func (c *Chunker) start(r io.Reader) error {
 	case FormatJSONArray:
 		c.read = newArrayReader().read
 	case FormatCSV, FormatTSV:
+		c.detectCR()
 		comma := byte(cfg.Delimiter)
 		if comma == 0 && format == FormatTSV {
 			comma = '\t'
@@ -183,6 +184,7 @@ func (c *Chunker) start(r io.Reader) error {
 				return err
 			}
 		}
+		c.delim = rune(comma)
 		cr, err := newCSVReader(c, comma)
 		if err != nil {
 			return err
@@ -240,8 +242,22 @@ func (c *Chunker) Close() error {
 	return errors.Join(errs...)
 }
 
-// Format returns the format in use, after detection.
+// Format returns the format in use, after detection. A {"data":[...]}
+// wrapper is FormatJSONArray.
 func (c *Chunker) Format() Format { return c.cfg.Format }
+
+// Delimiter returns the CSV or TSV separator in use, after detection, or 0
+// for JSON input.
+func (c *Chunker) Delimiter() rune { return c.delim }
+
+// Encoding returns the encoding the input is read in, after byte order
+// marks: one of the Encoding* names, "utf-8" when none was set or found.
+func (c *Chunker) Encoding() string {
+	if c.encoding == "" {
+		return EncodingUTF8
+	}
+	return c.encoding
+}
 
 // Next returns the next batch, or io.EOF after the last one. Any other error
 // ends the stream: it is a *RecordError for a bad record (when

@@ -206,7 +206,7 @@ func (c *Chunker) detectDelimiter() (byte, error) {
 	}
 	var held []string
 	for _, d := range present {
-		held = append(held, fmt.Sprintf("%s %d times", quoteByte(delimiters[d]), header[d]))
+		held = append(held, fmt.Sprintf("%s (%d)", quoteByte(delimiters[d]), header[d]))
 	}
 	return 0, fmt.Errorf("chunker: %s: %w: the header holds %s and the first rows do not tell which separates fields; set it with --delimiter",
 		c.cfg.Source, ErrDelimiter, strings.Join(held, ", "))

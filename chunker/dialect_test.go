@@ -54,9 +54,9 @@ func TestDialects(t *testing.T) {
 			batches: []string{`[{"name":"Müller, Hans","city":"Berlin"},{"name":"Doe, J","city":"Paris"}]`}},
 		{name: "quoted delimiters do not count", in: "\"a;x\",b\n\"1;2\",3\n", cfg: csv, batches: []string{`[{"a;x":"1;2","b":"3"}]`}},
 		{name: "ambiguous", in: "a,b;c\n1,2;3\n", cfg: csv, is: ErrDelimiter,
-			err: `chunker: people.csv: cannot detect CSV delimiter: the header holds ',' 1 times, ';' 1 times and the first rows do not tell which separates fields; set it with --delimiter`},
+			err: `chunker: people.csv: cannot detect CSV delimiter: the header holds ',' (1), ';' (1) and the first rows do not tell which separates fields; set it with --delimiter`},
 		{name: "ambiguous header only", in: "a,b;c\n", cfg: csv, is: ErrDelimiter,
-			err: `chunker: people.csv: cannot detect CSV delimiter: the header holds ',' 1 times, ';' 1 times and the first rows do not tell which separates fields; set it with --delimiter`},
+			err: `chunker: people.csv: cannot detect CSV delimiter: the header holds ',' (1), ';' (1) and the first rows do not tell which separates fields; set it with --delimiter`},
 		{name: "Delimiter decides", in: "a,b;c\n1,2;3\n", cfg: Config{Source: "x.csv", Delimiter: ';'}, batches: []string{`[{"a,b":"1,2","c":"3"}]`}},
 		{name: "TSV is tab", in: "a,b\tc\n1,2\t3\n", cfg: Config{Source: "x.tsv"}, batches: []string{`[{"a,b":"1,2","c":"3"}]`}},
 		{name: "CSV by content on stdin", in: "a;b\n1;2\n", cfg: Config{Source: "stdin"}, batches: []string{`[{"a":"1","b":"2"}]`}},
@@ -64,7 +64,6 @@ func TestDialects(t *testing.T) {
 
 		{name: "CR line endings", in: "a,b\r1,2\r3,4\r", cfg: csv, batches: []string{`[{"a":"1","b":"2"},{"a":"3","b":"4"}]`}},
 		{name: "CR line endings, no final CR", in: "a;b\r1;2\r3;4", cfg: csv, batches: []string{`[{"a":"1","b":"2"},{"a":"3","b":"4"}]`}},
-		{name: "CR line endings, JSON Lines", in: "{\"a\":1}\r{\"b\":2}\r", cfg: Config{Source: "x.jsonl"}, batches: []string{`[{"a":1},{"b":2}]`}},
 		{name: "CRLF is not CR", in: "a\r\n\"x\ry\"\r\n", cfg: csv, batches: []string{`[{"a":"x\ry"}]`}},
 
 		{name: "windows-1252", in: "name,city\nM\xfcller,K\xf6ln \x80\n", cfg: Config{Source: "x.csv", Encoding: "windows-1252"},
@@ -169,6 +168,31 @@ func TestByteDecoder(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Errorf("%s, reads of %d: decoded text differs from x/text's", tc.name, size)
 			}
+		}
+	}
+}
+
+func TestDetected(t *testing.T) {
+	tests := []struct {
+		in       string
+		cfg      Config
+		format   Format
+		delim    rune
+		encoding string
+	}{
+		{"a;b\n1;2\n", Config{Source: "stdin"}, FormatCSV, ';', "utf-8"},
+		{utf16le("a\tb\n", true), Config{Source: "x.txt"}, FormatCSV, '\t', "utf-16le"},
+		{"a\tb\n", Config{Source: "x.tsv", Encoding: "cp1252"}, FormatTSV, '\t', "windows-1252"},
+		{"{}\n", Config{}, FormatJSONL, 0, "utf-8"},
+	}
+	for _, tt := range tests {
+		c, err := New(strings.NewReader(tt.in), tt.cfg)
+		if err != nil {
+			t.Errorf("New(%q): %v", tt.in, err)
+			continue
+		}
+		if c.Format() != tt.format || c.Delimiter() != tt.delim || c.Encoding() != tt.encoding {
+			t.Errorf("New(%q): %v %q %s; want %v %q %s", tt.in, c.Format(), c.Delimiter(), c.Encoding(), tt.format, tt.delim, tt.encoding)
 		}
 	}
 }

@@ -152,8 +152,10 @@ func crToLF(b []byte) {
 	}
 }
 
-// detectCR switches the input to CR line endings if its first line ending
-// is a lone '\r': no '\n' before it, and the byte after it not '\n'.
+// detectCR switches CSV input to CR line endings if its first line ending
+// is a lone '\r': no '\n' before it, and the byte after it not '\n'. JSON
+// input is left alone: its bytes go to the server as they are, and CR-only
+// JSON Lines are not a thing exporters write.
 func (c *Chunker) detectCR() {
 	in := c.in
 	for {
