@@ -91,6 +91,7 @@ type Chunker struct {
 	lines    []int           // with RecordLines: the line each record of the batch starts on
 	encoding string          // the encoding in use, after byte order marks: "" is UTF-8
 	delim    rune            // the CSV separator in use
+	jc       *jsonCheck      // JSON input with UpsertKey or a documented Type
 	warned   map[string]bool // warnings already reported
 
 	rejects int   // bad records skipped so far
@@ -157,8 +158,12 @@ func (c *Chunker) start(r io.Reader) error {
 		}
 	}
 	c.cfg.Format = format
-	if c.hasMapping() && (format == FormatJSONL || format == FormatJSONArray) {
-		return fmt.Errorf("chunker: %s: %w: Map and UpsertKey apply to CSV and TSV input, not %s", cfg.Source, ErrMapping, format)
+	if len(cfg.Map) > 0 && (format == FormatJSONL || format == FormatJSONArray) {
+		return fmt.Errorf("chunker: %s: %w: Map applies to CSV and TSV input, not %s", cfg.Source, ErrMapping, format)
+	}
+	switch format {
+	case FormatJSONL, FormatJSONArray:
+		c.jc = newJSONCheck(cfg)
 	}
 	switch format {
 	case FormatJSONL:
@@ -192,11 +197,6 @@ func (c *Chunker) start(r io.Reader) error {
 		c.read = cr.read
 	}
 	return nil
-}
-
-// hasMapping reports whether the Config asks for CSV-only work.
-func (c *Chunker) hasMapping() bool {
-	return len(c.cfg.Map) > 0 || c.cfg.UpsertKey != ""
 }
 
 // Open opens the file at path ("-" is standard input) and returns a Chunker

@@ -162,18 +162,22 @@ type Config struct {
 	Map []MapEntry
 
 	// UpsertKey, if set, is the upsert_key given to every record that
-	// lacks one (an empty upsert_key cell counts as lacking). With a Type
-	// that documents upsert keys it must be one of them (person/upsert:
-	// id, crm_id or email_address). CSV and TSV only.
+	// lacks one (an empty CSV cell, or a JSON null or "", counts as
+	// lacking). With a Type that documents upsert keys it must be one of
+	// them (person/upsert: id, crm_id or email_address). It applies to
+	// every format; JSON records then cost a walk of their top-level
+	// members.
 	UpsertKey string
 
 	// Type is the bulk job type the records are for, e.g. "person/upsert".
-	// If package schema documents it, CSV records are checked before they
-	// are sent: unknown columns are warned about (with the closest known
-	// field), a header that cannot give a required field is an error from
-	// New, and a row lacking what its type requires is a bad record
-	// (ErrMissingField, ErrUpsertKey), rejected under MaxRejects like any
-	// other. Empty or undocumented: nothing is checked.
+	// If package schema documents it, records are checked before they are
+	// sent: unknown top-level fields are warned about (with the closest
+	// known field), a CSV header that cannot give a required field is an
+	// error from New, and a record lacking what its type requires is a
+	// bad record (ErrMissingField, ErrUpsertKey), rejected under
+	// MaxRejects like any other. For CSV the checks cost a few tests per
+	// row; JSON records cost a walk of their top-level members. Empty or
+	// undocumented: nothing is checked.
 	Type string
 
 	// OnWarning, if set, is called synchronously from New and Next with

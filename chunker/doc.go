@@ -74,7 +74,7 @@
 // A JSON object that wraps the records as {"data":[...]} (a job_data body)
 // is read as its array.
 //
-// # Mapping and pre-flight (CSV)
+// # Mapping and pre-flight
 //
 // Config.Map renames, nests, drops and adds fields: "Email Address=
 // email_address" (ParseMap), "Notes=" to drop a column, and constants
@@ -82,14 +82,16 @@
 // custom_fields.source=web); ParseMapFile
 // reads a file of such lines. Map columns match header names exactly, or
 // else ignoring case and surrounding spaces, with a Warning.
-// Config.UpsertKey gives every record without an upsert_key that one. A
+// Map is for CSV and TSV; JSON keys are sent as written. Config.UpsertKey
+// gives every record without an upsert_key that one, in any format. A
 // header that starts with _line (a results or rejects CSV, see the
 // poller's writers) loses its _line, _id, _status, _error, _resource_id and
 // _upsert_type columns, so a fixed errors file loads as it is.
 //
 // With Config.Type set to a type package schema documents (person/upsert,
-// calendar/events/upsert), the header is checked once, and each row before
-// it costs an API call. Unknown fields are warned about with the closest
+// calendar/events/upsert), a CSV header is checked once, and each record
+// (CSV row or JSON object, by its top-level fields) before it costs an API
+// call. Unknown fields are warned about with the closest
 // known one ("Email Address": did you mean email_address?), and a header
 // field that equals a known one but for case and spaces is taken as it. A
 // header from which no record could get a required field fails New with

@@ -39,6 +39,22 @@ func FuzzDialect(f *testing.F) {
 		auto := run(t, bytes.NewReader(in), Config{Source: "stdin", MaxRejects: -1, RecordLines: true})
 		checkLines(t, auto)
 
+		// UpsertKey on JSON Lines: the same records, each with an upsert_key.
+		jl := Config{Format: FormatJSONL, MaxRejects: -1, MaxRecords: 3, RecordLines: true}
+		plainJSON := run(t, bytes.NewReader(in), jl)
+		jl.UpsertKey = "id"
+		keyed := run(t, bytes.NewReader(in), jl)
+		checkLines(t, keyed)
+		if errString(plainJSON.err) != errString(keyed.err) || plainJSON.stats.Records != keyed.stats.Records {
+			t.Fatalf("UpsertKey: %d records, error %v; without: %d, %v", keyed.stats.Records, keyed.err, plainJSON.stats.Records, plainJSON.err)
+		}
+		for i, r := range records(t, keyed) {
+			var m map[string]any
+			if err := json.Unmarshal(r, &m); err != nil || m["upsert_key"] == nil || m["upsert_key"] == "" {
+				t.Fatalf("UpsertKey: record %d = %s has no upsert_key", i, r)
+			}
+		}
+
 		// Encoding: the same records as the input decoded beforehand.
 		cfg := base
 		cfg.Encoding = EncodingWindows1252

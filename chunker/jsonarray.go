@@ -164,6 +164,17 @@ func (a *arrayReader) element(c *Chunker) (stop bool, err error) {
 			in.consume(end)
 			return false, nil
 		}
+		if c.jc != nil {
+			checked, bad := c.jc.check(c, rec, in.line, in.column(in.pos)-1)
+			if bad != nil {
+				if err := c.reject(rec, false, bad); err != nil {
+					return false, err
+				}
+				in.consume(end)
+				return false, nil
+			}
+			rec = checked
+		}
 		if !c.fits(len(rec)) {
 			return true, nil
 		}

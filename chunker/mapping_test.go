@@ -104,7 +104,7 @@ func TestMapping(t *testing.T) {
 		},
 		{
 			name: "mapping is for CSV", in: "{}\n", cfg: Config{Format: FormatJSONL}, maps: []string{"a=b"}, is: ErrMapping,
-			err: "chunker: input: invalid mapping: Map and UpsertKey apply to CSV and TSV input, not jsonl",
+			err: "chunker: input: invalid mapping: Map applies to CSV and TSV input, not jsonl",
 		},
 	}
 	for _, tt := range tests {

@@ -173,3 +173,61 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+func TestPreflightJSON(t *testing.T) {
+	tests := []struct {
+		name     string
+		in       string
+		cfg      Config
+		batches  []string
+		rejects  []string
+		warnings []string
+	}{
+		{
+			name: "UpsertKey is added where it lacks", cfg: Config{Format: FormatJSONL, UpsertKey: "email_address"},
+			in: "{\"email_address\":\"a\"}\n{}\n{\"upsert_key\":null,\"x\":1}\n{\"upsert_key\":\"crm_id\"}\n",
+			batches: []string{`[{"email_address":"a","upsert_key":"email_address"},{"upsert_key":"email_address"},{"upsert_key":"email_address","x":1},{"upsert_key":"crm_id"}]`},
+		},
+		{
+			name: "person/upsert", cfg: Config{Format: FormatJSONL, Type: "person/upsert", MaxRejects: -1},
+			in: `{"email_address":"a@x.com","upsert_key":"email_address","Email Address":1}` + "\n" +
+				`{"first_name":"Bob","email_address":""}` + "\n" +
+				`{"crm_id":"003","upsert_key":"email_address"}` + "\n" +
+				`  {"crm_id":"003","upsert_key":"name"}` + "\n" +
+				`{"id":7}` + "\n",
+			batches: []string{`[{"email_address":"a@x.com","upsert_key":"email_address","Email Address":1},{"id":7}]`},
+			rejects: []string{
+				"2:1: missing required field: person/upsert needs one of id, crm_id, email_address; the record has none",
+				"3:30: missing required field: upsert_key is email_address, and the record has no email_address",
+				`4:32: invalid upsert_key: "name" is not one of id, crm_id, email_address`,
+			},
+			warnings: []string{
+				`input:1: field "Email Address": person/upsert has no field "Email Address"; did you mean email_address?`,
+				`input:5: a record without upsert_key: the API will not update existing records, it creates a new one for each (set --upsert-key, one of id, crm_id, email_address)`,
+			},
+		},
+		{
+			name: "calendar events in an array", cfg: Config{Format: FormatJSONArray, Type: "calendar/events/upsert", MaxRejects: -1},
+			in:      `[{"id":"1","i_cal_uid":"u","start_time":"s","end_time":"e","calendar_id":"c"}, {"id":"2"}]`,
+			batches: []string{`[{"id":"1","i_cal_uid":"u","start_time":"s","end_time":"e","calendar_id":"c"}]`},
+			rejects: []string{"1:80: missing required field: calendar/events/upsert needs i_cal_uid; the record has none"},
+		},
+		{
+			name: "UpsertKey in an array", cfg: Config{Format: FormatJSONArray, UpsertKey: "id", Type: "person/upsert"},
+			in:      `[{"id":1},{"id":2,"upsert_key":""}]`,
+			batches: []string{`[{"id":1,"upsert_key":"id"},{"id":2,"upsert_key":"id"}]`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			var warnings []string
+			cfg.OnWarning = func(w Warning) { warnings = append(warnings, w.String()) }
+			res := runString(t, tt.in, cfg)
+			res.check(t, tt.batches, tt.rejects, "")
+			if !equalStrings(warnings, tt.warnings) {
+				t.Errorf("warnings = %q; want %q", warnings, tt.warnings)
+			}
+		})
+	}
+}
