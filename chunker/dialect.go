@@ -140,6 +140,25 @@ const delimiters = ",;\t|"
 
 func isDelimiter(r rune) bool { return r < 0x80 && strings.ContainsRune(delimiters, r) }
 
+// ParseDelimiter returns the Config.Delimiter that s names: the character
+// itself (",", ";", "|", a tab or `\t`) or its name ("comma", "semicolon",
+// "tab", "pipe"), in any case. "" and "auto" are 0: detect it.
+func ParseDelimiter(s string) (rune, error) {
+	switch strings.ToLower(s) {
+	case "", "auto":
+		return 0, nil
+	case ",", "comma":
+		return ',', nil
+	case ";", "semicolon":
+		return ';', nil
+	case "\t", `\t`, "tab":
+		return '\t', nil
+	case "|", "pipe":
+		return '|', nil
+	}
+	return 0, fmt.Errorf("chunker: unknown delimiter %q (want ',', ';', tab, '|' or auto)", s)
+}
+
 // detectDelimiter picks the CSV separator from the first rows (at most 20,
 // in at most 64 KiB): counting each candidate outside quotes, a candidate
 // the header holds is chosen if it is the only one there, or else the only

@@ -196,3 +196,14 @@ func TestDetected(t *testing.T) {
 		}
 	}
 }
+
+func TestParseDelimiter(t *testing.T) {
+	for in, want := range map[string]rune{"": 0, "auto": 0, ",": ',', "Semicolon": ';', "\t": '\t', `\t`: '\t', "TAB": '\t', "|": '|', "pipe": '|'} {
+		if got, err := ParseDelimiter(in); got != want || err != nil {
+			t.Errorf("ParseDelimiter(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := ParseDelimiter(":"); err == nil {
+		t.Error("ParseDelimiter(:) = nil error")
+	}
+}
