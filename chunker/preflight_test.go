@@ -185,7 +185,7 @@ func TestPreflightJSON(t *testing.T) {
 	}{
 		{
 			name: "UpsertKey is added where it lacks", cfg: Config{Format: FormatJSONL, UpsertKey: "email_address"},
-			in: "{\"email_address\":\"a\"}\n{}\n{\"upsert_key\":null,\"x\":1}\n{\"upsert_key\":\"crm_id\"}\n",
+			in:      "{\"email_address\":\"a\"}\n{}\n{\"upsert_key\":null,\"x\":1}\n{\"upsert_key\":\"crm_id\"}\n",
 			batches: []string{`[{"email_address":"a","upsert_key":"email_address"},{"upsert_key":"email_address"},{"upsert_key":"email_address","x":1},{"upsert_key":"crm_id"}]`},
 		},
 		{
