@@ -20,8 +20,10 @@ type csvField struct {
 	col      int
 	prefix   []byte // `,"name":"` for a column, `,"name":{` for an object; the comma is dropped for a first member
 	children []csvField
-	value    []byte // a constant: the whole member, `,"name":"value"`
-	def      []byte // a column: the JSON string written when its cell is empty (UpsertKey), or nil to leave the member out
+	// fixed is, for a constant, the whole member (`,"name":"value"`); for a
+	// column, the JSON string written when its cell is empty (UpsertKey),
+	// or nil to leave the member out.
+	fixed []byte
 }
 
 // constField is csvField.col for a constant.
@@ -146,7 +148,7 @@ func (r *csvReader) parseHeader(c *Chunker, row []byte) error {
 				return mapErr("UpsertKey: " + msg)
 			}
 		case col >= 0:
-			r.field(upsertKeyField).def = val
+			r.field(upsertKeyField).fixed = val
 		}
 	}
 	if r.pre != nil {
@@ -210,7 +212,7 @@ func (r *csvReader) insert(target string, col int, value []byte) string {
 				f.col = col
 				f.prefix[len(f.prefix)-1] = '"'
 				if col == constField {
-					f.value = append(append(append([]byte(nil), prefix...), ':'), value...)
+					f.fixed = append(append(append([]byte(nil), prefix...), ':'), value...)
 				}
 			}
 			*fields = append(*fields, f)

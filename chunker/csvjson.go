@@ -18,9 +18,9 @@ func (r *csvReader) encode(dst, row []byte, fields []csvField) ([]byte, int) {
 		if f.col >= 0 {
 			cell := &cells[f.col]
 			if cell.end == cell.start {
-				if f.def != nil {
+				if f.fixed != nil {
 					dst = append(dst, f.prefix[:len(f.prefix)-1]...)
-					dst = append(dst, f.def...)
+					dst = append(dst, f.fixed...)
 				}
 				continue
 			}
@@ -36,8 +36,8 @@ func (r *csvReader) encode(dst, row []byte, fields []csvField) ([]byte, int) {
 			}
 			continue
 		}
-		if f.value != nil {
-			dst = append(dst, f.value...)
+		if f.fixed != nil {
+			dst = append(dst, f.fixed...)
 			continue
 		}
 		mark := len(dst)
