@@ -56,6 +56,9 @@ func (r *csvReader) parseHeader(c *Chunker, row []byte) error {
 		cols[i] = headerCol{name: name, target: name}
 	}
 	headerErr := func(col int, msg string) error {
+		if strings.HasSuffix(msg, "invalid UTF-8") && c.encoding == "" {
+			msg += " (try --encoding windows-1252)"
+		}
 		i := c.in.pos
 		if col >= 0 {
 			i += r.cells[col].start

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/bulkload/bulkload/internal/jsonscan"
 )
@@ -52,26 +51,16 @@ func (c *Chunker) sniff() (Format, error) {
 
 // notTextAt looks at the first 4 KiB from buf[pos+k] and returns the
 // index, relative to pos, of the first byte that text such as a CSV file
-// does not hold (a control character other than tab, CR and LF, or
-// invalid UTF-8 in the first line), or -1. It may read more input.
+// does not hold (a control character other than tab, CR, LF and form
+// feed), or -1. Bytes that are not UTF-8 do not count: they are text in
+// another encoding, which the CSV reader reports with a hint. It may read
+// more input.
 func (c *Chunker) notTextAt(k int) int {
 	in := c.in
 	for in.end-in.pos-k < 4096 && in.fill() {
 	}
-	data := in.buf[in.pos+k : min(in.end, in.pos+k+4096)]
-	line := data
-	if nl := bytes.IndexByte(data, '\n'); nl >= 0 {
-		line = data[:nl]
-	}
-	for j := 0; j < len(line); {
-		r, size := utf8.DecodeRune(line[j:])
-		if r == utf8.RuneError && size == 1 && (j+utf8.UTFMax <= len(line) || in.eof || len(line) < len(data)) {
-			return k + j
-		}
-		j += size
-	}
-	for j, b := range data {
-		if b < 0x20 && b != '\t' && b != '\r' && b != '\n' {
+	for j, b := range in.buf[in.pos+k : min(in.end, in.pos+k+4096)] {
+		if b < 0x20 && b != '\t' && b != '\r' && b != '\n' && b != '\f' {
 			return k + j
 		}
 	}

@@ -71,6 +71,8 @@ func TestDialects(t *testing.T) {
 		{name: "latin1", in: "name\nM\xfcller\n", cfg: Config{Source: "x.csv", Encoding: "Latin1"}, batches: []string{`[{"name":"Müller"}]`}},
 		{name: "invalid UTF-8 suggests an encoding", in: "name,city\nM\xfcller,K\xf6ln\n", cfg: csv,
 			err: "people.csv:2:2: invalid UTF-8 (try --encoding windows-1252)", is: ErrInvalidUTF8},
+		{name: "a Windows-1252 header on stdin", in: "Stra\xdfe,Ort\nA,B\n", cfg: Config{Source: "stdin"}, is: ErrHeader,
+			err: `stdin:1:1: invalid CSV header: column 1 "Stra\xdfe": invalid UTF-8 (try --encoding windows-1252)`},
 		{name: "invalid UTF-8 with an explicit encoding", in: "name\nM\xfcller\n", cfg: Config{Source: "x.csv", Encoding: "utf-8"},
 			err: "x.csv:2:2: invalid UTF-8", is: ErrInvalidUTF8},
 		{name: "UTF-16LE by its BOM", in: utf16le("email_address\tcity\r\na@x.com\tKöln\r\n", true), cfg: csv,
