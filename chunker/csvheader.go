@@ -129,7 +129,9 @@ func (r *csvReader) parseHeader(c *Chunker, row []byte) error {
 
 	// Constants, then UpsertKey for the records that lack an upsert_key.
 	for _, e := range consts {
-		if col, ok := seen[e.Field]; ok {
+		if col, ok := seen[e.Field]; ok && col == constField {
+			return mapErr(fmt.Sprintf("set %s: set twice", e.Field))
+		} else if ok {
 			return mapErr(fmt.Sprintf("set %s: column %d %q gives that field too (drop it with --map %q)",
 				e.Field, col+1, cols[col].name, cols[col].name+"="))
 		}

@@ -82,6 +82,10 @@ func TestMapping(t *testing.T) {
 			err: `input:1:1: invalid mapping: set locale: column 1 "locale" gives that field too (drop it with --map "locale=")`,
 		},
 		{
+			name: "a constant set twice", in: "a\n1\n", maps: []string{"set:b=1", `"2"=b`}, is: ErrMapping,
+			err: `input:1:1: invalid mapping: set b: set twice`,
+		},
+		{
 			name: "UpsertKey without a column", in: "email_address\na@x.com\n", cfg: Config{UpsertKey: "email_address"},
 			batches: []string{`[{"email_address":"a@x.com","upsert_key":"email_address"}]`},
 		},
