@@ -139,3 +139,36 @@ func checkLines(tb testing.TB, res result) {
 		}
 	}
 }
+
+// FuzzMapping feeds arbitrary mapping files, types and upsert keys with
+// arbitrary input: New and Next may fail, with a *RecordError or a
+// sentinel, but never panic, and every batch is well formed.
+func FuzzMapping(f *testing.F) {
+	for _, s := range [][2]string{
+		{"a,b,c\n1,2,3\n", "a=email_address\nb=\n\"x\"=custom_fields.c"},
+		{"Email Address;upsert_key\nx@y;email_address\n;\n", "email address=email_address"},
+		{"_line,_error,a\n2,e,1\n", "\"1\"=b\n\"2\"=b"},
+		{"id,i_cal_uid\n1,2\n", "id=id\nid=x"},
+		{"{\"id\":1}\n{\"upsert_key\":null}\n", ""},
+	} {
+		f.Add([]byte(s[0]), s[1], uint8(1), uint8(3))
+	}
+	types := []string{"", "person/upsert", "calendar/events/upsert", "crm_share/upsert"}
+	keys := []string{"", "id", "crm_id", "email_address", "name"}
+	f.Fuzz(func(t *testing.T, in []byte, spec string, typ, key uint8) {
+		if isGzip(in) {
+			return
+		}
+		m, err := ParseMapFile(strings.NewReader(spec), "fuzz.map")
+		if err != nil {
+			return
+		}
+		cfg := Config{
+			Source: "stdin", Map: m, MaxRejects: -1, MaxRecords: 3, RecordLines: true,
+			Type: types[int(typ)%len(types)], UpsertKey: keys[int(key)%len(keys)],
+		}
+		res := run(t, bytes.NewReader(in), cfg)
+		checkLines(t, res)
+		records(t, res)
+	})
+}
