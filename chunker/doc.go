@@ -76,33 +76,37 @@
 //
 // # Mapping and pre-flight
 //
-// Config.Map renames, nests, drops and adds fields: "Email Address=
-// email_address" (ParseMap), "Notes=" to drop a column, and constants
-// (the Data Loader form "web"=custom_fields.source, or ParseSet's
-// custom_fields.source=web); ParseMapFile
-// reads a file of such lines. Map columns match header names exactly, or
-// else ignoring case and surrounding spaces, with a Warning.
-// Map is for CSV and TSV; JSON keys are sent as written. Config.UpsertKey
-// gives every record without an upsert_key that one, in any format. A
-// header that starts with _line (a results or rejects CSV, see the
-// poller's writers) loses its _line, _id, _status, _error, _resource_id and
-// _upsert_type columns, so a fixed errors file loads as it is.
+// Config.Map renames, nests, drops and adds the fields of CSV records:
+// "Email Address=email_address" (ParseMap) renames a column, a dotted
+// target (Source=custom_fields.source) nests, "Notes=" drops the column,
+// and a constant is "\"web\"=custom_fields.source" in the form of
+// Salesforce Data Loader or ParseSet("custom_fields.source=web").
+// ParseMapFile reads a file of such lines with # comments. Map columns
+// match header names exactly, or else ignoring case and surrounding spaces
+// (with a Warning). Map is for CSV and TSV: New fails with ErrMapping for
+// JSON input, whose keys go out as written. Config.UpsertKey gives every
+// record without an upsert_key that one, in any format. A header that
+// starts with _line (a results or rejects CSV) loses its _line, _id,
+// _status, _error, _resource_id and _upsert_type columns, so an errors
+// file, fixed in a spreadsheet, loads as it is.
 //
 // With Config.Type set to a type package schema documents (person/upsert,
-// calendar/events/upsert), a CSV header is checked once, and each record
-// (CSV row or JSON object, by its top-level fields) before it costs an API
-// call. Unknown fields are warned about with the closest
+// calendar/events/upsert), records are checked before they cost an API
+// call: a CSV header once, and each record (a CSV row, or a JSON object by
+// its top-level members). Unknown fields are warned about with the closest
 // known one ("Email Address": did you mean email_address?), and a header
-// field that equals a known one but for case and spaces is taken as it. A
-// header from which no record could get a required field fails New with
-// ErrMapping. A row without what its type needs (person/upsert: one of id,
-// crm_id, email_address, and the field its upsert_key names;
-// calendar/events/upsert: id, i_cal_uid, start_time, end_time,
-// calendar_id) is a bad record, ErrMissingField or ErrUpsertKey. No
-// upsert_key at all is a WarnNoUpsertKey: the API then creates a person
-// for every record and updates none.
+// name equal to a known field but for case and surrounding spaces is taken
+// as that field. A CSV header from which no record could get a required
+// field fails New with ErrMapping. A record without what its type needs
+// (person/upsert: one of id, crm_id and email_address, and the field its
+// upsert_key names; calendar/events/upsert: id, i_cal_uid, start_time,
+// end_time and calendar_id) is a bad record wrapping ErrMissingField or
+// ErrUpsertKey, rejected like any other. No upsert_key at all is a
+// WarnNoUpsertKey: the API then creates a person for every record and
+// updates none.
 //
-// Warnings go to Config.OnWarning as data; the chunker prints nothing.
+// Warnings go to Config.OnWarning as data, each once; the chunker prints
+// nothing.
 //
 // # Bad records
 //
