@@ -79,8 +79,8 @@
 // Config.Map renames, nests, drops and adds the fields of CSV records:
 // "Email Address=email_address" (ParseMap) renames a column, a dotted
 // target (Source=custom_fields.source) nests, "Notes=" drops the column,
-// and a constant is "\"web\"=custom_fields.source" in the form of
-// Salesforce Data Loader or ParseSet("custom_fields.source=web").
+// and a constant is a quoted value, as Salesforce Data Loader writes it
+// (`"web"=custom_fields.source`), or ParseSet("custom_fields.source=web").
 // ParseMapFile reads a file of such lines with # comments. Map columns
 // match header names exactly, or else ignoring case and surrounding spaces
 // (with a Warning). Map is for CSV and TSV: New fails with ErrMapping for
