@@ -15,7 +15,9 @@ type Format int
 const (
 	// FormatAuto picks the format from Config.Source's extension (see
 	// FormatFromPath) and, when that does not decide, from the first byte of
-	// the (decompressed) content: '[' is a JSON array, '{' is JSON Lines.
+	// the (decompressed) content: '[' is a JSON array, '{' is JSON Lines,
+	// and other text is CSV (its delimiter detected), unless the name ends
+	// in .json.
 	FormatAuto Format = iota
 	// FormatJSONL is JSON Lines: one JSON object per line.
 	FormatJSONL

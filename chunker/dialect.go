@@ -14,7 +14,7 @@ import (
 
 // sniff picks the format from the first non-space byte: '[' is a JSON
 // array, '{' JSON Lines (jsonShape looks further), and text that is
-// neither is CSV.
+// neither is CSV, unless the name says JSON.
 func (c *Chunker) sniff() (Format, error) {
 	in := c.in
 	for i := in.pos; ; i++ {
@@ -36,6 +36,10 @@ func (c *Chunker) sniff() (Format, error) {
 		case '{':
 			return FormatJSONL, nil
 		}
+		if jsonName(c.cfg.Source) {
+			return FormatAuto, c.recordError(in.lineAt(i), in.column(i),
+				withDetail(ErrFormat, "first byte "+quoteByte(in.buf[i])+" is neither '[' nor '{'"))
+		}
 		if bad := c.notTextAt(i - in.pos); bad >= 0 {
 			b := in.pos + bad
 			detail := "byte " + quoteByte(in.buf[b]) + " on line " + strconv.Itoa(in.lineAt(b)) +
@@ -47,6 +51,12 @@ func (c *Chunker) sniff() (Format, error) {
 		}
 		return FormatCSV, nil
 	}
+}
+
+// jsonName reports whether the file name says JSON (.json, or .json.gz),
+// which content that is not JSON does not overrule.
+func jsonName(path string) bool {
+	return strings.HasSuffix(strings.TrimSuffix(strings.ToLower(path), ".gz"), ".json")
 }
 
 // notTextAt looks at the first 4 KiB from buf[pos+k] and returns the
