@@ -23,7 +23,8 @@ type Batch struct {
 	// newly allocated for each batch and never touched by the chunker
 	// again.
 	Body []byte
-	// Offset and End delimit the batch's part of the (decompressed) input:
+	// Offset and End delimit the batch's part of the (decompressed and,
+	// with an Encoding other than UTF-8, decoded) input:
 	// [Offset, End). Batches tile the input: the first starts at 0, each
 	// starts where the previous ended, and End is just past the last
 	// record's line ending (or, in a JSON array, its last byte). Blank
