@@ -168,9 +168,11 @@ func (c *Chunker) start(r io.Reader) error {
 	}
 	switch format {
 	case FormatJSONL:
-		wrapped, err := c.jsonShape()
-		if err != nil {
-			return err
+		wrapped := false
+		if cfg.Format == FormatAuto { // a format set in Config is taken at its word
+			if wrapped, err = c.jsonShape(); err != nil {
+				return err
+			}
 		}
 		c.read = readJSONL
 		if wrapped {

@@ -77,7 +77,8 @@ func (c *Chunker) notTextAt(k int) int {
 	return -1
 }
 
-// jsonShape looks at JSON Lines input that starts with '{' for two shapes
+// jsonShape looks at input taken for JSON Lines by its name or content
+// (not by Config.Format), when it starts with '{', for two shapes
 // that are not JSON Lines: one object wrapping the records in an array,
 // {"data":[...]}, which it reports (wrapped) so that the array is read; and
 // objects spread over several lines (pretty-printed), which it refuses with

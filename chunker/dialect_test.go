@@ -106,6 +106,8 @@ func TestDialects(t *testing.T) {
 			err: "x.json:1:1: cannot detect input format: a single JSON object spread over 3 lines, not JSON Lines (one object per line) or a JSON array: put each record on one line (jq -c) or the records in an array"},
 		{name: "pretty objects", in: "{\n \"a\": 1\n}\n{\n \"a\": 2\n}\n", cfg: Config{Source: "x.jsonl"}, is: ErrFormat,
 			err: "x.jsonl:1:1: cannot detect input format: JSON objects spread over several lines (pretty-printed), not JSON Lines (one object per line) or a JSON array: put each record on one line (jq -c) or the records in an array"},
+		{name: "FormatJSONL is taken at its word", in: "{\n  \"a\": 1\n}\n", cfg: Config{Format: FormatJSONL, MaxRejects: -1},
+			rejects: []string{"1:2: invalid JSON: unexpected end of JSON input", "2:6: invalid JSON: invalid character ':' after top-level value", "3:1: invalid JSON: invalid character '}' looking for beginning of value"}},
 		{name: "a one-line object is one record", in: `{"email_address":"a@x.com"}`, cfg: Config{Source: "x.json"}, batches: []string{`[{"email_address":"a@x.com"}]`}},
 	}
 	for _, tt := range tests {

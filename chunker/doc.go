@@ -72,7 +72,8 @@
 // zip archive such as an .xlsx workbook, an .xls workbook, binary or
 // UTF-16 text without a byte order mark, and pretty-printed JSON objects.
 // A JSON object that wraps the records as {"data":[...]} (a job_data body)
-// is read as its array.
+// is read as its array. (A Config.Format of FormatJSONL is taken at its
+// word: such input is then read line by line.)
 //
 // # Mapping and pre-flight
 //
