@@ -397,15 +397,3 @@ func (c *Chunker) readError() error {
 	}
 	return fmt.Errorf("chunker: %s: read: %w", c.cfg.Source, err)
 }
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (cr *countingReader) Read(p []byte) (int, error) {
-	n, err := cr.r.Read(p)
-	cr.n.Add(int64(n))
-	return n, err
-}
