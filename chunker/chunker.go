@@ -23,7 +23,8 @@ type Batch struct {
 	// newly allocated for each batch and never touched by the chunker
 	// again.
 	Body []byte
-	// Offset and End delimit the batch's part of the (decompressed) input:
+	// Offset and End delimit the batch's part of the (decompressed and,
+	// with an Encoding other than UTF-8, decoded) input:
 	// [Offset, End). Batches tile the input: the first starts at 0, each
 	// starts where the previous ended, and End is just past the last
 	// record's line ending (or, in a JSON array, its last byte). Blank
@@ -32,6 +33,17 @@ type Batch struct {
 	// FirstLine is the line on which the first record starts, LastLine the
 	// one on which the last record ends (1-based).
 	FirstLine, LastLine int
+	// Lines, with Config.RecordLines, holds the 1-based line on which each
+	// record of Body starts, in Body's order: Lines[i] is where Body's
+	// data[i] came from, so a per-record result can be joined to its
+	// input line. Lines are those of the (decompressed, decoded) input: a
+	// CSV record's line is where its row starts (a quoted newline makes
+	// later rows start further down); header, blank and rejected lines
+	// are counted but hold no record. len(Lines) == Records, Lines[0] ==
+	// FirstLine, and lines grow strictly within a batch and across
+	// batches. Nil without Config.RecordLines. Like Body it is new for
+	// each batch.
+	Lines []int
 }
 
 // Hash returns the SHA-256 of b.Body, which identifies the batch: the same
@@ -77,6 +89,12 @@ type Chunker struct {
 	seq       int
 	bodyHint  int // capacity for the next body
 
+	lines    []int           // with RecordLines: the line each record of the batch starts on
+	encoding string          // the encoding in use, after byte order marks: "" is UTF-8
+	delim    rune            // the CSV separator in use
+	jc       *jsonCheck      // JSON input with UpsertKey or a documented Type
+	warned   map[string]bool // warnings already reported
+
 	rejects int   // bad records skipped so far
 	records int64 // records in the batches returned so far
 
@@ -108,7 +126,8 @@ func New(r io.Reader, cfg Config) (*Chunker, error) {
 	return c, nil
 }
 
-// start sets up decompression, picks the format and reads a CSV header.
+// start sets up decompression and decoding, picks the format and dialect
+// and reads a CSV header.
 func (c *Chunker) start(r io.Reader) error {
 	cfg := c.cfg
 	br := bufio.NewReaderSize(&countingReader{r: r, n: &c.raw}, 512)
@@ -121,6 +140,10 @@ func (c *Chunker) start(r io.Reader) error {
 		c.closer = append(c.closer, zr)
 		src = zr
 	}
+	src, err := c.decode(src)
+	if err != nil {
+		return err
+	}
 	// The buffer must hold the largest record and what surrounds it; a
 	// quarter more leaves room for a line ending and the next bytes.
 	c.in = newInput(src, cfg.MaxRecordBytes+cfg.MaxRecordBytes/4+4096)
@@ -131,22 +154,45 @@ func (c *Chunker) start(r io.Reader) error {
 		format = FormatFromPath(cfg.Source)
 	}
 	if format == FormatAuto {
-		var err error
 		if format, err = c.sniff(); err != nil {
 			return err
 		}
 	}
 	c.cfg.Format = format
+	if len(cfg.Map) > 0 && (format == FormatJSONL || format == FormatJSONArray) {
+		return fmt.Errorf("chunker: %s: %w: Map applies to CSV and TSV input, not %s", cfg.Source, ErrMapping, format)
+	}
+	switch format {
+	case FormatJSONL, FormatJSONArray:
+		c.jc = newJSONCheck(cfg)
+	}
 	switch format {
 	case FormatJSONL:
+		wrapped := false
+		if cfg.Format == FormatAuto { // a format set in Config is taken at its word
+			if wrapped, err = c.jsonShape(); err != nil {
+				return err
+			}
+		}
 		c.read = readJSONL
+		if wrapped {
+			c.cfg.Format = FormatJSONArray
+			c.read = (&arrayReader{state: arrayFirst, wrapped: true}).read
+		}
 	case FormatJSONArray:
 		c.read = newArrayReader().read
 	case FormatCSV, FormatTSV:
-		comma := byte(',')
-		if format == FormatTSV {
+		c.detectCR()
+		comma := byte(cfg.Delimiter)
+		if comma == 0 && format == FormatTSV {
 			comma = '\t'
 		}
+		if comma == 0 {
+			if comma, err = c.detectDelimiter(); err != nil {
+				return err
+			}
+		}
+		c.delim = rune(comma)
 		cr, err := newCSVReader(c, comma)
 		if err != nil {
 			return err
@@ -154,33 +200,6 @@ func (c *Chunker) start(r io.Reader) error {
 		c.read = cr.read
 	}
 	return nil
-}
-
-// sniff picks JSON Lines or JSON array from the first non-space byte.
-func (c *Chunker) sniff() (Format, error) {
-	in := c.in
-	for i := in.pos; ; i++ {
-		if i == in.end {
-			k := i - in.pos
-			if !in.fill() {
-				if in.err != nil {
-					return FormatAuto, c.readError()
-				}
-				return FormatJSONL, nil // empty: no records either way
-			}
-			i = in.pos + k
-		}
-		switch in.buf[i] {
-		case ' ', '\t', '\r', '\n':
-			continue
-		case '[':
-			return FormatJSONArray, nil
-		case '{':
-			return FormatJSONL, nil
-		}
-		return FormatAuto, c.recordError(in.lineAt(i), in.column(i),
-			withDetail(ErrFormat, "first byte "+quoteByte(in.buf[i])+" is neither '[' nor '{'"))
-	}
 }
 
 // Open opens the file at path ("-" is standard input) and returns a Chunker
@@ -226,8 +245,22 @@ func (c *Chunker) Close() error {
 	return errors.Join(errs...)
 }
 
-// Format returns the format in use, after detection.
+// Format returns the format in use, after detection. A {"data":[...]}
+// wrapper is FormatJSONArray.
 func (c *Chunker) Format() Format { return c.cfg.Format }
+
+// Delimiter returns the CSV or TSV separator in use, after detection, or 0
+// for JSON input.
+func (c *Chunker) Delimiter() rune { return c.delim }
+
+// Encoding returns the encoding the input is read in, after byte order
+// marks: one of the Encoding* names, "utf-8" when none was set or found.
+func (c *Chunker) Encoding() string {
+	if c.encoding == "" {
+		return EncodingUTF8
+	}
+	return c.encoding
+}
 
 // Next returns the next batch, or io.EOF after the last one. Any other error
 // ends the stream: it is a *RecordError for a bad record (when
@@ -247,8 +280,9 @@ func (c *Chunker) Next() (Batch, error) {
 		b := Batch{
 			Seq: c.seq, Records: c.n, Body: c.body,
 			Offset: c.offset, End: c.end,
-			FirstLine: c.firstLine, LastLine: c.lastLine,
+			FirstLine: c.firstLine, LastLine: c.lastLine, Lines: c.lines,
 		}
+		c.lines = nil
 		c.seq++
 		c.offset = c.end
 		c.bodyHint = len(c.body) + len(c.body)/16 // batches of one input vary little in size
@@ -259,7 +293,7 @@ func (c *Chunker) Next() (Batch, error) {
 		return b, nil
 	}
 	c.err = err
-	c.body = nil
+	c.body, c.lines = nil, nil
 	c.publish()
 	return Batch{}, err
 }
@@ -310,6 +344,9 @@ func (c *Chunker) add(rec []byte, firstLine, lastLine int, end int64) {
 	} else {
 		c.body = append(c.body, ',')
 	}
+	if c.cfg.RecordLines {
+		c.lines = append(c.lines, firstLine)
+	}
 	c.body = append(c.body, rec...)
 	c.n++
 	c.lastLine = lastLine
@@ -346,6 +383,9 @@ func (c *Chunker) reject(rec []byte, truncated bool, e *RecordError) error {
 
 // recordError builds the error for a bad record.
 func (c *Chunker) recordError(line, col int, err error) *RecordError {
+	if c.encoding == "" && errors.Is(err, ErrInvalidUTF8) {
+		err = &hintError{err: err, hint: "try --encoding windows-1252"}
+	}
 	return &RecordError{Source: c.cfg.Source, Line: line, Column: col, Err: err}
 }
 
@@ -356,16 +396,4 @@ func (c *Chunker) readError() error {
 		err = io.ErrUnexpectedEOF // an EOF inside a gzip member
 	}
 	return fmt.Errorf("chunker: %s: read: %w", c.cfg.Source, err)
-}
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (cr *countingReader) Read(p []byte) (int, error) {
-	n, err := cr.r.Read(p)
-	cr.n.Add(int64(n))
-	return n, err
 }

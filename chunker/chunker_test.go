@@ -76,7 +76,13 @@ func TestFormatDetection(t *testing.T) {
 		{"people.tsv", "a\n1\n", FormatTSV, nil},
 		{"stdin", "\xef\xbb\xbf[]", FormatJSONArray, nil},
 		{"stdin", "", FormatJSONL, nil},
-		{"stdin", "a,b\n", FormatAuto, ErrFormat},
+		{"stdin", "a,b\n", FormatCSV, nil},
+		{"export.txt", "a;b\n1;2\n", FormatCSV, nil},
+		{"stdin", "\x00a\x00,\x00b", FormatAuto, ErrFormat},
+		{"stdin", "\xff\xfea\x00,\x00b\x00\n\x00", FormatCSV, nil},
+		{"people.csv", "PK\x03\x04\x14\x00\x06\x00", FormatAuto, ErrFormat},
+		{"people.json", "{\"data\": [{}]}", FormatJSONArray, nil},
+		{"people.json", "{\n  \"a\": 1\n}\n", FormatAuto, ErrFormat},
 	}
 	for _, tt := range tests {
 		c, err := New(strings.NewReader(tt.in), Config{Source: tt.source})

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/bulkload/bulkload/schema"
 )
 
 // Format is the layout of the input.
@@ -13,7 +15,9 @@ type Format int
 const (
 	// FormatAuto picks the format from Config.Source's extension (see
 	// FormatFromPath) and, when that does not decide, from the first byte of
-	// the (decompressed) content: '[' is a JSON array, '{' is JSON Lines.
+	// the (decompressed) content: '[' is a JSON array, '{' is JSON Lines,
+	// and other text is CSV (its delimiter detected), unless the name ends
+	// in .json.
 	FormatAuto Format = iota
 	// FormatJSONL is JSON Lines: one JSON object per line.
 	FormatJSONL
@@ -135,6 +139,59 @@ type Config struct {
 	// OnReject, if set, is called synchronously from Next with each record
 	// skipped under MaxRejects. Reject.Record is the callee's to keep.
 	OnReject func(Reject)
+
+	// Delimiter is the CSV separator. Zero means: a tab for FormatTSV; for
+	// FormatCSV, the one of ',', ';', '\t' and '|' that the first lines
+	// use (see the package doc, "Dialects"), or ErrDelimiter if they do
+	// not tell. It must be one of those four.
+	Delimiter rune
+
+	// Encoding is the character encoding of the (decompressed) input: ""
+	// (the default) or "utf-8", "windows-1252", "iso-8859-1", "utf-16le"
+	// or "utf-16be" (see ParseEncoding for the other names accepted).
+	// Input in another encoding is converted to UTF-8 as it is read. A
+	// byte order mark at the start is honoured when Encoding is "": it
+	// selects UTF-8 or UTF-16, and it is an error if it contradicts a set
+	// Encoding.
+	Encoding string
+
+	// Map renames, drops and adds the fields of CSV records (see MapEntry,
+	// ParseMap, ParseSet and ParseMapFile). Entries for a column apply to
+	// the header's column of that name, matched exactly or else ignoring
+	// case and surrounding spaces (with a Warning); an entry whose column
+	// is not in the header is an error from New. Map applies to CSV and
+	// TSV only: New fails if it is set for JSON input.
+	Map []MapEntry
+
+	// UpsertKey, if set, is the upsert_key given to every record that
+	// lacks one (an empty CSV cell, or a JSON null or "", counts as
+	// lacking). With a Type that documents upsert keys it must be one of
+	// them (person/upsert: id, crm_id or email_address). It applies to
+	// every format; JSON records then cost a walk of their top-level
+	// members.
+	UpsertKey string
+
+	// Type is the bulk job type the records are for, e.g. "person/upsert".
+	// If package schema documents it, records are checked before they are
+	// sent: unknown top-level fields are warned about (with the closest
+	// known field), a CSV header that cannot give a required field is an
+	// error from New, and a record lacking what its type requires is a
+	// bad record (ErrMissingField, ErrUpsertKey), rejected under
+	// MaxRejects like any other. For CSV the checks cost a few tests per
+	// row; JSON records cost a walk of their top-level members. Empty or
+	// undocumented: nothing is checked.
+	Type string
+
+	// OnWarning, if set, is called synchronously from New and Next with
+	// each Warning: something suspicious that does not stop the load
+	// (a header matched loosely, an unknown field, no upsert_key). Each is
+	// reported once. The chunker prints nothing itself.
+	OnWarning func(Warning)
+
+	// RecordLines makes each Batch carry Lines, the line on which each of
+	// its records starts. Off (the default), Lines is nil and the chunker
+	// spends nothing on it.
+	RecordLines bool
 }
 
 // withDefaults checks cfg and fills in its zero fields.
@@ -160,6 +217,19 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.MaxBatchBytes < cfg.MaxRecordBytes+bodyOverhead {
 		return cfg, fmt.Errorf("chunker: MaxBatchBytes %d cannot hold a record of MaxRecordBytes %d plus %d bytes of envelope",
 			cfg.MaxBatchBytes, cfg.MaxRecordBytes, bodyOverhead)
+	}
+	if cfg.Delimiter != 0 && !isDelimiter(cfg.Delimiter) {
+		return cfg, fmt.Errorf("chunker: Delimiter %q (want ',', ';', '\\t' or '|')", cfg.Delimiter)
+	}
+	if cfg.Encoding != "" {
+		name, err := ParseEncoding(cfg.Encoding)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Encoding = name
+	}
+	if t, ok := schema.Lookup(cfg.Type); ok && cfg.UpsertKey != "" && len(t.UpsertKeys) > 0 && !t.ValidUpsertKey(cfg.UpsertKey) {
+		return cfg, fmt.Errorf("chunker: UpsertKey %q: %s takes %s", cfg.UpsertKey, t.Name, strings.Join(t.UpsertKeys, ", "))
 	}
 	if cfg.MaxRejects < -1 {
 		return cfg, fmt.Errorf("chunker: MaxRejects %d (want -1, 0 or a positive limit)", cfg.MaxRejects)

@@ -24,12 +24,13 @@ type csvReader struct {
 	comma  byte
 	header []csvField // the tree of output fields
 	ncols  int
-	cells  []csvCell // the current row's cells, reused
-	row    int       // rows read so far, the header being row 1, blank rows included
-	stop   [256]bool // bytes that end an unquoted run: comma, '\n', '"'
-	commas uint64    // comma repeated in each byte, for fieldEnd
-	bad    error     // after rowBad: ErrQuote or ErrBareQuote
-	badEnd int       // after rowBad: where the bad row ends (with its line ending)
+	cells  []csvCell  // the current row's cells, reused
+	row    int        // rows read so far, the header being row 1, blank rows included
+	stop   [256]bool  // bytes that end an unquoted run: comma, '\n', '"'
+	commas uint64     // comma repeated in each byte, for fieldEnd
+	bad    error      // after rowBad: ErrQuote or ErrBareQuote
+	badEnd int        // after rowBad: where the bad row ends (with its line ending)
+	pre    *preflight // with a documented Config.Type: the row check
 }
 
 // csvCell is a cell of the current row: data[start:end], relative to the
@@ -51,7 +52,7 @@ const (
 )
 
 func newCSVReader(c *Chunker, comma byte) (*csvReader, error) {
-	r := &csvReader{comma: comma}
+	r := &csvReader{comma: comma, pre: newPreflight(c.cfg)}
 	r.stop[comma], r.stop['\n'], r.stop['"'] = true, true, true
 	r.commas = uint64(comma) * ones
 	for {
@@ -266,6 +267,23 @@ func (r *csvReader) read(c *Chunker) error {
 			continue
 		}
 
+		if r.pre != nil {
+			if col, reason := r.pre.check(row, r.cells); reason != nil {
+				at := 0
+				if col >= 0 {
+					at = r.cells[col].start
+				}
+				e := c.recordError(in.lineAt(in.pos+at), in.column(in.pos+at), reason)
+				e.Row = r.row + 1
+				if err := c.reject(row, false, e); err != nil {
+					return err
+				}
+				r.row++
+				r.advance(c, n, next)
+				continue
+			}
+		}
+
 		mark := len(c.body)
 		if c.n == 0 {
 			if c.body == nil {
@@ -314,6 +332,9 @@ func (r *csvReader) read(c *Chunker) error {
 		c.n++
 		if c.n == 1 {
 			c.firstLine = first
+		}
+		if c.cfg.RecordLines {
+			c.lines = append(c.lines, first)
 		}
 		c.lastLine = last
 		c.end = in.offset(in.pos)

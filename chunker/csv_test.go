@@ -51,7 +51,7 @@ func TestCSV(t *testing.T) {
 				"3:1: wrong number of fields: row has 1 fields, header has 2",
 				`4:2: bare " in non-quoted field`,
 				`5:4: extraneous or missing " in quoted field`,
-				"6:7: invalid UTF-8",
+				"6:7: invalid UTF-8 (try --encoding windows-1252)",
 				`8:1: extraneous or missing " in quoted field`,
 			},
 		},

@@ -18,6 +18,10 @@ func (r *csvReader) encode(dst, row []byte, fields []csvField) ([]byte, int) {
 		if f.col >= 0 {
 			cell := &cells[f.col]
 			if cell.end == cell.start {
+				if f.fixed != nil {
+					dst = append(dst, f.prefix[:len(f.prefix)-1]...)
+					dst = append(dst, f.fixed...)
+				}
 				continue
 			}
 			v := row[cell.start:cell.end]
@@ -30,6 +34,10 @@ func (r *csvReader) encode(dst, row []byte, fields []csvField) ([]byte, int) {
 			if dst, bad = appendString(dst, v, cell.quoted); bad >= 0 {
 				return dst, cell.start + bad
 			}
+			continue
+		}
+		if f.fixed != nil {
+			dst = append(dst, f.fixed...)
 			continue
 		}
 		mark := len(dst)

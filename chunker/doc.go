@@ -48,6 +48,67 @@
 // as encoding/csv does: quoted fields may hold separators, quotes ("") and
 // newlines.
 //
+// # Dialects
+//
+// Input is read as people export it. The format comes from Config.Format,
+// else the name's extension, else the content: '[' starts a JSON array, '{'
+// JSON Lines, and other text is CSV (so CSV on standard input or in a .txt
+// needs no flag). A CSV's delimiter is Config.Delimiter, or else the one of
+// ',', ';', tab and '|' its first rows use, counted outside quotes: the only
+// one the header holds, or the only one every complete row among the first
+// 20 holds as often as the header (a header holding none is one column);
+// anything else fails with ErrDelimiter rather than guess.
+//
+// Text is UTF-8 unless Config.Encoding says windows-1252, iso-8859-1,
+// utf-16le or utf-16be; it is converted to UTF-8 as it is read, and lines,
+// columns and offsets are then those of the converted text. A byte order
+// mark needs no setting: UTF-8's is dropped, UTF-16's selects UTF-16.
+// Invalid UTF-8 with no Encoding set is reported where it is, with a hint
+// to try windows-1252. CSV whose lines end in a lone CR (old Mac exports)
+// is read as if they ended in LF; that is decided from the first line
+// ending.
+//
+// What is not records is named in a one-line error wrapping ErrFormat: a
+// zip archive such as an .xlsx workbook, an .xls workbook, binary or
+// UTF-16 text without a byte order mark, and pretty-printed JSON objects.
+// A JSON object that wraps the records as {"data":[...]} (a job_data body)
+// is read as its array. (A Config.Format of FormatJSONL is taken at its
+// word: such input is then read line by line.)
+//
+// # Mapping and pre-flight
+//
+// Config.Map renames, nests, drops and adds the fields of CSV records:
+// "Email Address=email_address" (ParseMap) renames a column, a dotted
+// target (Source=custom_fields.source) nests, "Notes=" drops the column,
+// and a constant is a quoted value, as Salesforce Data Loader writes it
+// (`"web"=custom_fields.source`), or ParseSet("custom_fields.source=web").
+// ParseMapFile reads a file of such lines with # comments. Map columns
+// match header names exactly, or else ignoring case and surrounding spaces
+// (with a Warning). Map is for CSV and TSV: New fails with ErrMapping for
+// JSON input, whose keys go out as written. Config.UpsertKey gives every
+// record without an upsert_key that one, in any format. A header that
+// starts with _line (a results or rejects CSV) loses its _line, _id,
+// _status, _error, _resource_id and _upsert_type columns, so an errors
+// file, fixed in a spreadsheet, loads as it is.
+//
+// With Config.Type set to a type package schema documents (person/upsert,
+// calendar/events/upsert), records are checked before they cost an API
+// call: a CSV header once, and each record (a CSV row, or a JSON object by
+// its top-level members). Unknown fields are warned about with the closest
+// known one ("Email Address": did you mean email_address?), and a header
+// name equal to a known field but for case and surrounding spaces is taken
+// as that field. A CSV header from which no record could get a required
+// field fails New with ErrMapping. A record without what its type needs
+// (person/upsert: one of id, crm_id and email_address, and the field its
+// upsert_key names; calendar/events/upsert: id, i_cal_uid, start_time,
+// end_time and calendar_id) is a bad record wrapping ErrMissingField or
+// ErrUpsertKey, rejected like any other. No upsert_key at all is a
+// WarnNoUpsertKey: the API then creates a person for every record and
+// updates none.
+//
+// Warnings go to Config.OnWarning as data, each once; the chunker prints
+// nothing.
+//
 // # Bad records
 //
 // A bad record (not an object, invalid JSON or UTF-8, too large, a CSV row
@@ -70,6 +131,9 @@
 // The same input and Config give the same batches, however the reader
 // splits its data. Each batch records its Seq (0, 1, ...), the input byte
 // range [Offset, End) and the lines it spans; the ranges tile the input.
+// With Config.RecordLines each batch also lists the line on which each of
+// its records starts (Batch.Lines), which is what ties a per-record result
+// back to its row.
 // Batch.Hash (SHA-256 of the body) lets a resumed run check that the
 // batches it skips are the ones it stored before.
 package chunker

@@ -15,6 +15,14 @@ var (
 	ErrFieldCount     = errors.New("wrong number of fields")
 	ErrBareQuote      = errors.New(`bare " in non-quoted field`)
 	ErrQuote          = errors.New(`extraneous or missing " in quoted field`)
+	// ErrMissingField: a record lacks a field its Config.Type requires
+	// (person/upsert: one of id, crm_id, email_address; the field its
+	// upsert_key names; calendar/events/upsert: id, i_cal_uid,
+	// start_time, end_time, calendar_id).
+	ErrMissingField = errors.New("missing required field")
+	// ErrUpsertKey: a record's upsert_key is not one its Config.Type
+	// accepts.
+	ErrUpsertKey = errors.New("invalid upsert_key")
 )
 
 // Errors that end the stream.
@@ -29,6 +37,15 @@ var (
 	// first byte; a *RecordError wrapping it says where that byte is. Set
 	// Config.Format to read the input anyway.
 	ErrFormat = errors.New("cannot detect input format")
+	// ErrDelimiter: the first lines of a CSV input do not tell which of
+	// ',', ';', tab and '|' separates its fields. Set Config.Delimiter.
+	ErrDelimiter = errors.New("cannot detect CSV delimiter")
+	// ErrEncoding: a byte order mark contradicts Config.Encoding.
+	ErrEncoding = errors.New("encoding mismatch")
+	// ErrMapping: a Config.Map entry is malformed, names a column the
+	// header lacks, or conflicts with another; or, with Config.Type, no
+	// column or constant can give a field every record needs.
+	ErrMapping = errors.New("invalid mapping")
 )
 
 // RecordError reports a bad record (or, for ErrHeader, ErrFormat and a

@@ -48,3 +48,45 @@ linus@example.com,Linus,referral
 	// {"data":[{"email_address":"linus@example.com","first_name":"Linus","custom_fields":{"source":"referral"}}]}
 	// {Batches:2 Records:3 Rejects:1 Lines:5 Bytes:149 InputBytes:149}
 }
+
+// A Windows-1252, ';'-separated export with spreadsheet headers, mapped to
+// person/upsert fields and checked before anything is sent.
+func Example_spreadsheet() {
+	export := "Email Address;First Name;Notes;Source\r\n" +
+		"m\xfcller@example.de;J\xf6rg;call back;fair\r\n" +
+		";Anna;no email;web\r\n"
+	mapping, err := chunker.ParseMapFile(strings.NewReader(`# export from the CRM
+Email Address=email_address
+First Name=first_name
+Notes=
+Source=custom_fields.source
+`), "people.map")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c, err := chunker.New(strings.NewReader(export), chunker.Config{
+		Source:      "export.csv",
+		Encoding:    "windows-1252",
+		Map:         mapping,
+		UpsertKey:   "email_address",
+		Type:        "person/upsert",
+		RecordLines: true,
+		MaxRejects:  -1,
+		OnReject:    func(r chunker.Reject) { fmt.Println("rejected:", r.Err) },
+		OnWarning:   func(w chunker.Warning) { fmt.Println("warning:", w) },
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	b, err := c.Next()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("lines %v: %s\n", b.Lines, b.Body)
+	// Output:
+	// rejected: export.csv:3:1: missing required field: person/upsert needs one of id, crm_id, email_address; the row has none
+	// lines [2]: {"data":[{"email_address":"müller@example.de","first_name":"Jörg","custom_fields":{"source":"fair"},"upsert_key":"email_address"}]}
+}

@@ -42,7 +42,7 @@ func FuzzJSONL(f *testing.F) {
 		f.Add([]byte(s), uint8(2))
 	}
 	f.Fuzz(func(t *testing.T, in []byte, maxRecords uint8) {
-		if isGzip(in) {
+		if readOtherwise(in) {
 			return
 		}
 		cfg := Config{Format: FormatJSONL, MaxRejects: -1, MaxRecordBytes: fuzzMaxRecord, MaxRecords: int(maxRecords%5) + 1}
@@ -85,7 +85,7 @@ func FuzzJSONArray(f *testing.F) {
 		f.Add([]byte(s), uint8(2))
 	}
 	f.Fuzz(func(t *testing.T, in []byte, maxRecords uint8) {
-		if isGzip(in) {
+		if readOtherwise(in) {
 			return
 		}
 		cfg := Config{Format: FormatJSONArray, MaxRejects: -1, MaxRecordBytes: fuzzMaxRecord, MaxRecords: int(maxRecords%5) + 1}
@@ -135,18 +135,22 @@ func FuzzCSV(f *testing.F) {
 		f.Add([]byte(s), false)
 	}
 	f.Fuzz(func(t *testing.T, in []byte, tsv bool) {
-		if isGzip(in) {
+		if readOtherwise(in) {
 			return
 		}
-		cfg := Config{Format: FormatCSV, MaxRejects: -1, MaxRecords: 3}
+		cfg := Config{Format: FormatCSV, Delimiter: ',', MaxRejects: -1, MaxRecords: 3}
 		comma := ','
 		if tsv {
-			cfg.Format, comma = FormatTSV, '\t'
+			cfg.Format, cfg.Delimiter, comma = FormatTSV, 0, '\t'
 		}
 		res := run(t, bytes.NewReader(in), cfg)
 		got := records(t, res)
 
-		cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(in, []byte("\xef\xbb\xbf"))))
+		doc := bytes.TrimPrefix(in, []byte("\xef\xbb\xbf"))
+		if crOnly(doc) {
+			doc = bytes.ReplaceAll(doc, []byte("\r"), []byte("\n"))
+		}
+		cr := csv.NewReader(bytes.NewReader(doc))
 		cr.Comma, cr.FieldsPerRecord = comma, -1
 		rows, err := cr.ReadAll()
 		if err != nil {
@@ -210,6 +214,20 @@ func FuzzCSV(f *testing.F) {
 // chunker decompress it (TestGzip covers that).
 func isGzip(in []byte) bool { return bytes.HasPrefix(in, []byte{0x1f, 0x8b}) }
 
+// readOtherwise reports whether in starts with bytes that make the chunker
+// read it otherwise than as it is, which other tests cover: gzip's magic
+// bytes (decompressed, TestGzip), a UTF-16 byte order mark (decoded,
+// TestDialects, FuzzDialect) or a workbook's magic bytes (refused,
+// TestDialects).
+func readOtherwise(in []byte) bool {
+	for _, magic := range []string{"\x1f\x8b", "\xff\xfe", "\xfe\xff", "PK\x03\x04", "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"} {
+		if bytes.HasPrefix(in, []byte(magic)) {
+			return true
+		}
+	}
+	return false
+}
+
 // csvOracleHeader splits header names on '.', or reports them invalid.
 func csvOracleHeader(names []string) ([][]string, bool) {
 	var paths [][]string
@@ -235,4 +253,11 @@ func csvOracleHeader(names []string) ([][]string, bool) {
 		}
 	}
 	return paths, true
+}
+
+// crOnly reports whether the chunker reads doc with CR line endings: its
+// first line ending is a '\r' not followed by '\n'.
+func crOnly(doc []byte) bool {
+	i := bytes.IndexAny(doc, "\r\n")
+	return i >= 0 && doc[i] == '\r' && (i+1 == len(doc) || doc[i+1] != '\n')
 }

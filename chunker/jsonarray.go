@@ -16,7 +16,9 @@ import (
 // *RecordError naming the position: past that point the array's structure
 // is lost.
 type arrayReader struct {
-	state arrayState
+	state   arrayState
+	wrapped bool // the array is the "data" member of one object: {"data":[...]}
+	closed  bool // wrapped: the object's '}' was read
 }
 
 type arrayState int
@@ -37,6 +39,9 @@ func (a *arrayReader) read(c *Chunker) error {
 		if !c.skipSpace() {
 			if in.err != nil {
 				return c.readError()
+			}
+			if a.state == arrayDone && a.wrapped && !a.closed {
+				return c.streamError(in.pos, `unexpected end of input: the object around the "data" array is not closed`)
 			}
 			if a.state == arrayDone {
 				return io.EOF
@@ -73,6 +78,15 @@ func (a *arrayReader) read(c *Chunker) error {
 			}
 			in.consume(1)
 		case arrayDone:
+			if a.wrapped && !a.closed {
+				if ch != '}' {
+					return c.streamError(in.pos, "invalid character "+quoteByte(ch)+
+						` after the "data" array: only an object whose one member is "data" is read as a wrapper; load the array alone (jq .data)`)
+				}
+				in.consume(1)
+				a.closed = true
+				continue
+			}
 			return c.streamError(in.pos, "invalid character "+quoteByte(ch)+" after top-level value")
 		}
 	}
@@ -149,6 +163,17 @@ func (a *arrayReader) element(c *Chunker) (stop bool, err error) {
 			}
 			in.consume(end)
 			return false, nil
+		}
+		if c.jc != nil {
+			checked, bad := c.jc.check(c, rec, in.line, in.column(in.pos)-1)
+			if bad != nil {
+				if err := c.reject(rec, false, bad); err != nil {
+					return false, err
+				}
+				in.consume(end)
+				return false, nil
+			}
+			rec = checked
 		}
 		if !c.fits(len(rec)) {
 			return true, nil

@@ -37,7 +37,7 @@ func TestJSONArray(t *testing.T) {
 				"1:9: record is not a JSON object",
 				"1:14: record is not a JSON object",
 				"1:20: record is not a JSON object",
-				`2:8: invalid UTF-8: invalid UTF-8 byte "\xff" in string`,
+				`2:8: invalid UTF-8: invalid UTF-8 byte "\xff" in string (try --encoding windows-1252)`,
 			},
 		},
 		{name: "stop at first bad element", in: `[{},2,{}]`, err: "input:1:5: record is not a JSON object"},

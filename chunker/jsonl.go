@@ -25,7 +25,7 @@ func readJSONL(c *Chunker) error {
 		// The common case, a compact record that fills its line, needs no
 		// search for the newline: the validator finds the record's end.
 		// Anything else takes the general path below.
-		if len(data) > 0 && data[0] == '{' {
+		if len(data) > 0 && data[0] == '{' && c.jc == nil {
 			end, err := jsonscan.ValueLine(data[:min(len(data), maxRec)])
 			if next := lineEndAt(data, end); err == nil && next > 0 {
 				if !c.fits(end) {
@@ -74,7 +74,16 @@ func readJSONL(c *Chunker) error {
 		if s < e {
 			rec := line[s:e]
 			end, err := jsonscan.Value(rec)
-			if err == nil && end == len(rec) && rec[0] == '{' {
+			valid := err == nil && end == len(rec) && rec[0] == '{'
+			var bad *RecordError
+			if valid && c.jc != nil {
+				rec, bad = c.jc.check(c, rec, in.line, s)
+			}
+			if bad != nil {
+				if err := c.reject(line, false, bad); err != nil {
+					return err
+				}
+			} else if valid {
 				if !c.fits(len(rec)) {
 					return nil
 				}

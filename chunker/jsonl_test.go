@@ -47,7 +47,7 @@ func TestJSONL(t *testing.T) {
 				"4:6: invalid JSON: invalid character '}' looking for beginning of value",
 				"5:9: invalid JSON: invalid character 'x' after top-level value",
 				"6:4: invalid JSON: invalid character '{' after top-level value",
-				`7:7: invalid UTF-8: invalid UTF-8 byte "\xff" in string`,
+				`7:7: invalid UTF-8: invalid UTF-8 byte "\xff" in string (try --encoding windows-1252)`,
 				"8:5: invalid JSON: unexpected end of JSON input",
 			},
 		},
