@@ -38,7 +38,7 @@ func (c *Chunker) sniff() (Format, error) {
 		}
 		if jsonName(c.cfg.Source) {
 			return FormatAuto, c.recordError(in.lineAt(i), in.column(i),
-				withDetail(ErrFormat, "first byte "+quoteByte(in.buf[i])+" is neither '[' nor '{'"))
+				withDetail(ErrFormat, "first byte "+quoteByte(in.buf[i])+" is neither '[' nor '{' (name the format with --format jsonl, json, csv or tsv)"))
 		}
 		if bad := c.notTextAt(i - in.pos); bad >= 0 {
 			b := in.pos + bad

@@ -86,7 +86,7 @@ func TestDialects(t *testing.T) {
 		{name: "UTF-8 BOM", in: "\xef\xbb\xbfa;b\n1;2\n", cfg: Config{Source: "stdin"}, batches: []string{`[{"a":"1","b":"2"}]`}},
 
 		{name: "a .json file is not read as CSV", in: "42\n", cfg: Config{Source: "x.json.gz"}, is: ErrFormat,
-			err: "x.json.gz:1:1: cannot detect input format: first byte '4' is neither '[' nor '{'"},
+			err: "x.json.gz:1:1: cannot detect input format: first byte '4' is neither '[' nor '{' (name the format with --format jsonl, json, csv or tsv)"},
 		{name: "xlsx", in: "PK\x03\x04\x14\x00\x06\x00\x08\x00", cfg: Config{Source: "people.xlsx"}, is: ErrFormat,
 			err: "chunker: people.xlsx: cannot detect input format: it is a zip archive, such as an Excel workbook (.xlsx): save it as CSV (UTF-8) and load that"},
 		{name: "xlsx renamed", in: "PK\x03\x04\x14\x00\x06\x00\x08\x00", cfg: csv, is: ErrFormat,

@@ -172,7 +172,7 @@ func corpus() []corpusCase {
 		},
 		{
 			name: "invalid UTF-8", input: generated("latin1.jsonl", lines(latin1...)),
-			code: 1, msg: `$IN:2:22: invalid UTF-8: invalid UTF-8 byte "\xe9" in string`,
+			code: 1, msg: `$IN:2:22: invalid UTF-8: invalid UTF-8 byte "\xe9" in string (try --encoding windows-1252)`,
 			allCode: 3, stored: []string{person("a@x.io"), person("b@x.io"), person("c@x.io")},
 			rejects: []wantReject{
 				{2, `invalid UTF-8: invalid UTF-8 byte "\xe9" in string`, "jos\uFFFD@x.io"},

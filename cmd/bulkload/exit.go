@@ -80,8 +80,6 @@ func explain(err error) error {
 	switch {
 	case api.IsUnauthorized(err) && errors.As(err, &ae):
 		return fmt.Errorf("the API key was refused (%d from %s %s): check SALESLOFT_API_KEY or --api-key", ae.StatusCode, ae.Method, ae.Path)
-	case errors.Is(err, chunker.ErrFormat):
-		return fmt.Errorf("%w (name the format with --format jsonl, json, csv or tsv)", err)
 	case errors.Is(err, chunker.ErrTooManyRejects):
 		return fmt.Errorf("%w (raise --max-rejects, or -1 for any number; the rejects file keeps each with its reason)", err)
 	case errors.Is(err, chunker.ErrRecordTooLarge):
