@@ -56,6 +56,7 @@ func (o *op) addTo(ctx context.Context) error {
 		return err
 	}
 	o.set.JobCreatedAt = createdAt(job)
+	o.set.Type = job.Type // records are checked against the job's type
 	if stateDir == "" || o.stdinInput() {
 		if job.State != api.StateOpen {
 			return fmt.Errorf("job %d is %s: it takes no more job data", o.jobID, job.State)

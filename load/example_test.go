@@ -47,16 +47,19 @@ func Example() {
 		log.Fatal(err)
 	}
 	// Continue: run again after a crash, this continues the same job.
-	rep, err := l.Run(context.Background(), load.Input{Path: input},
+	// MaxRejects -1: records that cannot succeed (the third has none of
+	// the fields person/upsert needs) are kept in the rejects file, with
+	// their line and reason, and the rest are loaded.
+	rep, err := l.Run(context.Background(), load.Input{Path: input, MaxRejects: -1},
 		load.RunOptions{Type: "person/upsert", Name: "nightly sync", Continue: true})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("job %d %s: %d uploaded, %d succeeded, %d failed\n", rep.JobID, rep.State, rep.Uploaded, rep.Succeeded, rep.Failed)
-	fmt.Println(filepath.Base(rep.Files.Errors))
+	fmt.Printf("job %d %s: %d uploaded, %d succeeded, %d failed, %d rejected\n", rep.JobID, rep.State, rep.Uploaded, rep.Succeeded, rep.Failed, rep.Rejected)
+	fmt.Println(filepath.Base(rep.Files.Success), filepath.Base(rep.Files.Rejects), rep.Lines.Tied, "result rows name their input line")
 	// Output:
-	// job 1 done: 3 uploaded, 2 succeeded, 1 failed
-	// 1-errors.jsonl
+	// job 1 done: 2 uploaded, 2 succeeded, 0 failed, 1 rejected
+	// 1-success.jsonl 1-rejects.jsonl 2 result rows name their input line
 }
 
 // Resuming a load that was interrupted (here by a canceled context; a

@@ -17,7 +17,15 @@ import (
 // chunkConfig is the chunker's configuration for this op; the manifest's
 // Chunking records the part that decides the batches.
 func (o *op) chunkConfig() (chunker.Config, error) {
-	cfg := chunker.Config{Source: o.source(), MaxRecords: o.set.BatchSize, MaxRejects: o.set.MaxRejects}
+	cfg := chunker.Config{Source: o.source(), MaxRecords: o.set.BatchSize, MaxRejects: o.set.MaxRejects,
+		Encoding: o.set.Encoding, UpsertKey: o.set.UpsertKey, Type: o.set.Type, RecordLines: o.joins(),
+		OnWarning: o.chunkWarning}
+	if d := []rune(o.set.Delimiter); len(d) == 1 {
+		cfg.Delimiter = d[0]
+	}
+	for _, e := range o.set.Map {
+		cfg.Map = append(cfg.Map, chunker.MapEntry(e))
+	}
 	if o.set.Format != "" {
 		f, err := chunker.ParseFormat(o.set.Format)
 		if err != nil {
@@ -30,11 +38,16 @@ func (o *op) chunkConfig() (chunker.Config, error) {
 
 // chunking is what decides the batches, as the manifest keeps it.
 func (o *op) chunking() manifest.Chunking {
-	return manifest.Chunking{
-		MaxRecords:    o.set.BatchSize,
-		MaxBatchBytes: chunker.DefaultMaxBatchBytes,
-		Options:       map[string]string{"format": o.set.Format, "max_rejects": strconv.Itoa(o.set.MaxRejects)},
+	opts := map[string]string{"format": o.set.Format, "max_rejects": strconv.Itoa(o.set.MaxRejects)}
+	// Settings that change the batches; absent when unset, so that a run
+	// saved before they existed still resumes.
+	for k, v := range map[string]string{"delimiter": o.set.Delimiter, "encoding": o.set.Encoding,
+		"upsert_key": o.set.UpsertKey, "type": o.set.Type, "map": mapString(o.set.Map)} {
+		if v != "" {
+			opts[k] = v
+		}
 	}
+	return manifest.Chunking{MaxRecords: o.set.BatchSize, MaxBatchBytes: chunker.DefaultMaxBatchBytes, Options: opts}
 }
 
 // checkInput reads the whole input once before any API call: it proves
@@ -270,5 +283,26 @@ func (o *op) claimRejects() {
 		} else {
 			o.rep.Files.Rejects = final
 		}
+	}
+}
+
+// mapString renders a mapping for the manifest's check: one entry a line.
+func mapString(m []manifest.MapEntry) string {
+	var b strings.Builder
+	for _, e := range m {
+		fmt.Fprintf(&b, "%q=%q:%q\n", e.Column, e.Field, e.Value)
+	}
+	return b.String()
+}
+
+// chunkWarning passes on a chunker's warning once: the check pass and the
+// upload read the input alike.
+func (o *op) chunkWarning(w chunker.Warning) {
+	if o.warned == nil {
+		o.warned = map[string]bool{}
+	}
+	if msg := w.String(); !o.warned[msg] {
+		o.warned[msg] = true
+		o.l.warn("%s", msg)
 	}
 }

@@ -95,6 +95,17 @@ type Input struct {
 	// MaxRejects is how many invalid records are skipped (written to the
 	// rejects file) before the load fails; -1 means any number.
 	MaxRejects int
+	// Delimiter is the CSV separator (',', ';', '\t' or '|'); zero detects
+	// it from the first lines.
+	Delimiter rune
+	// Encoding is the input's character encoding ("" UTF-8, or a byte
+	// order mark's; see chunker.ParseEncoding).
+	Encoding string
+	// Map renames, drops and sets CSV columns (chunker.ParseMap, ParseSet,
+	// ParseMapFile), in order.
+	Map []chunker.MapEntry
+	// UpsertKey is given as upsert_key to every record that lacks one.
+	UpsertKey string
 }
 
 // Phase is the step an operation is at.

@@ -40,6 +40,7 @@ type op struct {
 	stdin    *chunker.Chunker
 	first    *chunker.Batch
 	stdinRej *rejectFile
+	warned   map[string]bool // the chunker's warnings passed on
 
 	mu     sync.Mutex // guards phase, what setPhase publishes and the components below, for stats
 	phase  Phase

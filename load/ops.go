@@ -72,6 +72,7 @@ func (l *Loader) Run(ctx context.Context, in Input, opts RunOptions) (Report, er
 }
 
 func (o *op) run(ctx context.Context, opts RunOptions) error {
+	o.set.Type = opts.Type
 	if opts.Type != "" && !opts.AnyType {
 		if err := CheckType(opts.Type); err != nil {
 			return err
@@ -175,6 +176,13 @@ func (o *op) useInput(in Input) {
 	o.set.Format, o.set.BatchSize, o.set.MaxRejects = in.Format, in.BatchSize, in.MaxRejects
 	if o.set.BatchSize == 0 {
 		o.set.BatchSize = 5000
+	}
+	if in.Delimiter != 0 {
+		o.set.Delimiter = string(in.Delimiter)
+	}
+	o.set.Encoding, o.set.UpsertKey = in.Encoding, in.UpsertKey
+	for _, e := range in.Map {
+		o.set.Map = append(o.set.Map, manifest.MapEntry(e))
 	}
 }
 

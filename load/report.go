@@ -19,7 +19,14 @@ type Report struct {
 	Succeeded int64 `json:"succeeded"`
 	Failed    int64 `json:"failed"`
 	// Written is the result rows this operation wrote to the results files.
-	Written     int64 `json:"results_written"`
+	Written int64 `json:"results_written"`
+	// Lines counts the rows written with the input line of their record
+	// (Tied) and without (Unknown: the tie was not certain, or there was no
+	// index to tie by: errors-only reads, uploads, standard input).
+	Lines struct {
+		Tied    int64 `json:"tied"`
+		Unknown int64 `json:"unknown"`
+	} `json:"lines"`
 	APICalls    int64 `json:"api_calls"`
 	Retries     int64 `json:"retries"`
 	RateLimited int64 `json:"rate_limited"`

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bulkload/bulkload/api"
+	"github.com/bulkload/bulkload/join"
 	"github.com/bulkload/bulkload/manifest"
 	"github.com/bulkload/bulkload/poller"
 )
@@ -18,12 +19,41 @@ import (
 // is done, saving the cursor with the files' offsets as it goes. wait, if
 // positive, bounds how long it waits for the job to be done.
 func (o *op) results(ctx context.Context, wait time.Duration) error {
+	runDir := o.dir
+	if o.set.Command == "results" {
+		runDir = o.runDirOfJob()
+	}
+	res, idx := o.resolver(runDir)
+	if idx != nil {
+		defer idx.Close()
+	}
+	return o.readInto(ctx, wait, res)
+}
+
+// runDirOfJob is the state directory of this job's run, if this machine
+// keeps one of this very job, for the results command.
+func (o *op) runDirOfJob() string {
+	if o.l.cfg.StateDir == "" {
+		return ""
+	}
+	dir := runDir(o.l.cfg.StateDir, o.jobID)
+	m, err := manifest.Load(dir)
+	if err != nil || m.Run == nil || o.sameJob(m, dir) != nil {
+		return ""
+	}
+	return dir
+}
+
+func (o *op) readInto(ctx context.Context, wait time.Duration, res *join.Resolver) error {
 	o.setPhase(PhaseResults)
 	ff := poller.JSONLines
 	if o.set.ResultsFormat == "csv" {
 		ff = poller.CSV
 	}
 	fc := poller.FilesConfig{Format: ff, Errors: o.resultsFile("errors")}
+	if res != nil {
+		fc.Line = res.Line
+	}
 	if !o.set.ErrorsOnly {
 		fc.Success = o.resultsFile("success")
 	}
@@ -55,6 +85,9 @@ func (o *op) results(ctx context.Context, wait time.Duration) error {
 		off := files.Offsets()
 		o.m.Poll.Cursor = cursor
 		o.set.SuccessOffset, o.set.ErrorsOffset = off.Success, off.Errors
+		if res != nil {
+			o.set.JoinState = res.State()
+		}
 		return o.save()
 	}
 	var saveErr error
@@ -113,6 +146,12 @@ func (o *op) results(ctx context.Context, wait time.Duration) error {
 		err = saveErr
 	}
 	o.rep.Written += written
+	if res != nil {
+		rs := res.Stats()
+		o.rep.Lines.Tied, o.rep.Lines.Unknown = rs.Lines, rs.Empty
+	} else if written > 0 {
+		o.rep.Lines.Unknown = written
+	}
 	if st.State != "" {
 		o.rep.State = string(st.State)
 	}

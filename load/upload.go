@@ -34,6 +34,14 @@ func (o *op) upload(ctx context.Context) error {
 		src = c
 	}
 	defer c.Close()
+	idx, err := o.openIndex()
+	if err != nil {
+		return err
+	}
+	if idx != nil {
+		defer idx.Close()
+		src = &indexing{src: src, idx: idx}
+	}
 	up, err := uploader.New(uploader.Config{
 		Client:   o.client,
 		Workers:  o.set.Workers,
@@ -76,6 +84,12 @@ func (o *op) upload(ctx context.Context) error {
 	}
 	if err != nil {
 		return fmt.Errorf("uploading %s into job %d: %w", o.source(), o.jobID, err)
+	}
+	if idx != nil {
+		// Every batch is stored, and so indexed: results can be tied.
+		if err := idx.Seal(); err != nil {
+			o.l.warn("result lines: %v; the results will be written without their input lines", err)
+		}
 	}
 	return nil
 }

@@ -169,6 +169,18 @@ type Run struct {
 	Format     string `json:"format,omitempty"`
 	BatchSize  int    `json:"batch_size,omitempty"`
 	MaxRejects int    `json:"max_rejects,omitempty"`
+	// The dialect and mapping settings (package chunker): the CSV
+	// delimiter ("" detected), the encoding, the column mapping in order,
+	// the upsert key given to records lacking one, and the job type whose
+	// fields are checked before upload.
+	Delimiter string     `json:"delimiter,omitempty"`
+	Encoding  string     `json:"encoding,omitempty"`
+	Map       []MapEntry `json:"map,omitempty"`
+	UpsertKey string     `json:"upsert_key,omitempty"`
+	Type      string     `json:"type,omitempty"`
+	// JoinState is the state of the tie of results to input lines (package
+	// join) as of Poll.Cursor.
+	JoinState []byte `json:"join_state,omitempty"`
 	// What the check pass found, for the report of a resume that no longer
 	// reads the input: body bytes and records rejected.
 	Bytes    int64 `json:"bytes,omitempty"`
@@ -193,6 +205,13 @@ type Run struct {
 	Finished bool `json:"finished,omitempty"`
 }
 
+// MapEntry is one entry of a column mapping, as chunker.MapEntry.
+type MapEntry struct {
+	Column string `json:"column,omitempty"`
+	Field  string `json:"field,omitempty"`
+	Value  string `json:"value,omitempty"`
+}
+
 // IsAcked reports whether batch seq is recorded as stored.
 func (u *Upload) IsAcked(seq int) bool {
 	if seq < u.AckedBelow {
@@ -211,6 +230,8 @@ func (m *Manifest) Clone() *Manifest {
 	c.Upload.Recent = slices.Clone(m.Upload.Recent)
 	if m.Run != nil {
 		r := *m.Run
+		r.Map = slices.Clone(m.Run.Map)
+		r.JoinState = slices.Clone(m.Run.JoinState)
 		c.Run = &r
 	}
 	return &c

@@ -60,6 +60,11 @@ type Config struct {
 	// injected error instead of its normal outcome. Default 0.
 	ErrorRate float64
 
+	// FailRecords, if set, fails with the injected error every record
+	// whose JSON, as uploaded, contains it: a record a client's own checks
+	// pass that the server refuses, chosen by the test.
+	FailRecords string
+
 	// OutOfOrder makes records finish out of id order: the executor keeps
 	// a window of the next OutOfOrderWindow unfinished records of a job and
 	// finishes them in random (seeded) order, and some (RetryingRate) show

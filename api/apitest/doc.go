@@ -131,7 +131,8 @@
 //     within calendar_id (§5).
 //   - any other allowed type: success with resource {"id": N}.
 //
-// Config.ErrorRate fails records at random (seeded) instead.
+// Config.ErrorRate fails records at random (seeded) instead, and
+// Config.FailRecords the records that contain a given text.
 //
 // # Budget
 //

@@ -1,6 +1,9 @@
 package apitest
 
-import "time"
+import (
+	"bytes"
+	"time"
+)
 
 // The executor model (§4, §11): one goroutine per Emulator, started by New
 // and stopped by Close, advances every team with work. Each team runs one
@@ -141,8 +144,10 @@ func (e *Emulator) work(t *team, j *job, n int64) int64 {
 // finish makes record i of batch b final.
 func (e *Emulator) finish(t *team, j *job, b *batch, i int) {
 	o, rid := ocInjected, int64(0)
-	if e.cfg.ErrorRate == 0 || e.rng.Float64() >= e.cfg.ErrorRate {
-		o, rid = e.execute(t, j.kind, b.record(i))
+	rec := b.record(i)
+	if (e.cfg.ErrorRate == 0 || e.rng.Float64() >= e.cfg.ErrorRate) &&
+		(e.cfg.FailRecords == "" || !bytes.Contains(rec, []byte(e.cfg.FailRecords))) {
+		o, rid = e.execute(t, j.kind, rec)
 	}
 	b.code[i], b.rid[i] = o, rid
 	j.processed++

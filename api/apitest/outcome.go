@@ -36,7 +36,7 @@ var messages = [...]string{
 	ocMissingStartTime:  "Missing required field: start time",
 	ocMissingEndTime:    "Missing required field: end time",
 	ocMissingCalendarID: "Missing required field: calendar id",
-	ocInjected:          "Internal error: record could not be processed (injected by apitest Config.ErrorRate)",
+	ocInjected:          "Internal error: record could not be processed (injected by apitest Config.ErrorRate or FailRecords)",
 }
 
 func (o outcome) ok() bool { return o == ocCreate || o == ocUpdate }

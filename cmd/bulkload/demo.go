@@ -23,7 +23,8 @@ func (a *app) demoCommand() *cobra.Command {
 		Short: "Run the whole flow against the built-in emulator: no account needed",
 		Long: `demo shows what bulkload does without a Salesloft account. It writes a file of
 sample people (a few deliberately malformed, some missing the email their
-upsert needs), starts the Bulk Jobs API emulator in this process with
+upsert needs: both are refused before upload, with their line), an emulator
+that refuses 1% of the rest, starts the Bulk Jobs API emulator in this process with
 Salesloft's default budget of 600 calls a minute, and runs 'bulkload run'
 against it: check, create, upload, execute, results. The results, the
 rejects and the run's state land in --dir.`,
@@ -53,6 +54,7 @@ rejects and the run's state land in --dir.`,
 				APIKeys:     []string{"demo"},
 				ProcessRate: 5000,
 				Seed:        seed,
+				ErrorRate:   0.01, // records the server refuses, for the errors file
 			})
 			defer srv.Close()
 			fmt.Fprintf(a.env.Stderr, "Wrote %d sample people to %s\nEmulator listening on %s (budget 600 calls/min, as Salesloft's default)\n", records, input, srv.URL)

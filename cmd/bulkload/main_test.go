@@ -57,6 +57,9 @@ func emulator(t *testing.T, cfg apitest.Config) *apitest.Server {
 	if cfg.ProcessRate == 0 {
 		cfg.ProcessRate = apitest.NoLimit
 	}
+	if cfg.FailRecords == "" {
+		cfg.FailRecords = failMark
+	}
 	srv := apitest.NewServer(cfg)
 	t.Cleanup(srv.Close)
 	return srv
@@ -93,16 +96,21 @@ func cliStdin(t *testing.T, ctx context.Context, srv *apitest.Server, stdin io.R
 	return result{code, out.String(), errb.String()}
 }
 
+// failMark is in the records the test emulator fails on execution
+// (apitest.Config.FailRecords): records bulkload's own checks pass that
+// the server refuses.
+const failMark = "@fail.example"
+
 // writePeople writes n JSONL person records; those whose index is in
-// noEmail lack the email their upsert needs (they fail on execution).
-func writePeople(t *testing.T, n int, noEmail func(i int) bool) string {
+// fail are refused by the test emulator on execution (see failMark).
+func writePeople(t *testing.T, n int, fail func(i int) bool) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "people.jsonl")
 	var b strings.Builder
 	for i := range n {
 		email := fmt.Sprintf("p%d@example.com", i)
-		if noEmail != nil && noEmail(i) {
-			email = ""
+		if fail != nil && fail(i) {
+			email = fmt.Sprintf("p%d%s", i, failMark)
 		}
 		fmt.Fprintf(&b, `{"email_address":%q,"first_name":"P%d","upsert_key":"email_address"}`+"\n", email, i)
 	}

@@ -28,6 +28,12 @@ type runOpts struct {
 	resend        bool // --resend-unresolvable
 	newJob        bool // --new-job
 	anyType       bool // --any-type
+	// Dialect and mapping (run, upload).
+	delimiter, encoding, upsertKey string
+	maps, sets                     []string
+	mapFile                        string
+	mapping                        []chunker.MapEntry // parsed by validate
+	delim                          rune               // parsed by validate
 }
 
 // bind declares the flags; which ones depends on the command.
@@ -51,6 +57,12 @@ func (o *runOpts) bind(fs *pflag.FlagSet, cmd string) {
 		fs.IntVar(&o.batchSize, "batch-size", chunker.MaxRecordsLimit, "records per upload call, 1..5000")
 		fs.StringVar(&o.format, "format", "", "input format: jsonl, json, csv or tsv (default: from the file name, then the content)")
 		fs.IntVar(&o.maxRejects, "max-rejects", 0, "skip up to N invalid records, writing them to the rejects file (0: stop at the first; -1: no limit)")
+		fs.StringVar(&o.delimiter, "delimiter", "", "CSV separator: , ; tab or | (default: detected from the first lines)")
+		fs.StringVar(&o.encoding, "encoding", "", "input encoding: utf-8, windows-1252, iso-8859-1, utf-16le or utf-16be (default utf-8, or the byte order mark's)")
+		fs.StringArrayVar(&o.maps, "map", nil, `map a CSV column to a field: "Email Address=email_address"; "Column=" drops it; a dotted field nests (repeatable)`)
+		fs.StringVar(&o.mapFile, "map-file", "", "a file of --map lines (Column=field), # comments")
+		fs.StringArrayVar(&o.sets, "set", nil, "give every record a constant: field=value (repeatable)")
+		fs.StringVar(&o.upsertKey, "upsert-key", "", "the upsert_key of records that lack one (person/upsert: email_address, crm_id or id)")
 	}
 	fs.IntVar(&o.workers, "workers", uploader.DefaultWorkers, "parallel upload calls")
 	fs.BoolVar(&o.resend, "resend-unresolvable", false,
@@ -78,12 +90,55 @@ func (o *runOpts) validate() error {
 			return usageError{err}
 		}
 	}
+	return o.parseMapping()
+}
+
+// parseMapping checks and parses the dialect and mapping flags, each error
+// naming its flag.
+func (o *runOpts) parseMapping() error {
+	var err error
+	if o.delimiter != "" {
+		if o.delim, err = chunker.ParseDelimiter(o.delimiter); err != nil {
+			return usagef("--delimiter: %v", err)
+		}
+	}
+	if o.encoding != "" {
+		if o.encoding, err = chunker.ParseEncoding(o.encoding); err != nil {
+			return usagef("--encoding: %v", err)
+		}
+	}
+	o.mapping = nil
+	if o.mapFile != "" {
+		f, err := os.Open(o.mapFile)
+		if err != nil {
+			return usagef("--map-file: %v", err)
+		}
+		defer f.Close()
+		if o.mapping, err = chunker.ParseMapFile(f, o.mapFile); err != nil {
+			return usagef("--map-file: %v", err)
+		}
+	}
+	for _, m := range o.maps {
+		e, err := chunker.ParseMap(m)
+		if err != nil {
+			return usagef("--map %q: %v", m, err)
+		}
+		o.mapping = append(o.mapping, e)
+	}
+	for _, m := range o.sets {
+		e, err := chunker.ParseSet(m)
+		if err != nil {
+			return usagef("--set %q: %v", m, err)
+		}
+		o.mapping = append(o.mapping, e)
+	}
 	return nil
 }
 
 // input is the load's input from the FILE argument ("-": standard input).
 func (a *app) input(path string, o runOpts) load.Input {
-	in := load.Input{Path: path, Format: o.format, BatchSize: o.batchSize, MaxRejects: o.maxRejects}
+	in := load.Input{Path: path, Format: o.format, BatchSize: o.batchSize, MaxRejects: o.maxRejects,
+		Delimiter: o.delim, Encoding: o.encoding, Map: o.mapping, UpsertKey: o.upsertKey}
 	if path == "-" {
 		in.Reader = a.env.Stdin
 		if f, ok := a.env.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {

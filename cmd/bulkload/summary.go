@@ -72,6 +72,9 @@ func printSummary(w io.Writer, s load.Report, asJSON bool) {
 	if !s.DryRun {
 		row("api calls", fmt.Sprintf("%d (%d retries, %d answered 429, %d reconciliations)", s.APICalls, s.Retries, s.RateLimited, s.Reconciled))
 	}
+	if l := s.Lines; l.Unknown > 0 && l.Tied > 0 {
+		row("lines", fmt.Sprintf("%d result rows name their input line; %d could not be tied with certainty (left empty)", l.Tied, l.Unknown))
+	}
 	if s.Written > 0 && s.State != "done" {
 		row("written", fmt.Sprintf("%d result rows (the job is not done)", s.Written))
 	}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bulkload/bulkload/api/apitest"
+)
+
+// TestSpreadsheetExport is issue 12 tried as a new user would: a
+// Windows-1252, ';'-separated export with spreadsheet headers loads with
+// --encoding, --map and --upsert-key into CSV results; each result row
+// names its input line; a second run reports every person as an update;
+// the errors CSV, fixed in place, loads again with run.
+func TestSpreadsheetExport(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, apitest.Config{})
+	dir := t.TempDir()
+	in := filepath.Join(dir, "export.csv")
+	rows := "Email Address;First Name; Last_Name ;City\r\n" +
+		"m\xfcller@example.com;J\xfcrgen;M\xfcller;K\xf6ln\r\n" + // Windows-1252: ü, ö
+		"ana@example.com;Ana;Lopez;Sevilla\r\n" +
+		"\"bo@example.com\";Bo;\"Smith; Jr.\";Oslo\r\n"
+	if err := os.WriteFile(in, []byte(rows), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"SALESLOFT_API_KEY": testKey, "SALESLOFT_BASE_URL": srv.URL, "XDG_STATE_HOME": t.TempDir()}
+	args := []string{"run", "--type", "person/upsert", "--encoding", "windows-1252",
+		"--map", "Email Address=email_address", "--map", "First Name=first_name", "--map", "City=custom_fields.city",
+		"--upsert-key", "email_address", "--results-format", "csv", "--results-dir", dir, "--json", in}
+	r := runMain(t, context.Background(), env, nil, args...)
+	if r.code != exitOK {
+		t.Fatalf("run: exit %d\n%s", r.code, r.stderr)
+	}
+	// " Last_Name " matched last_name loosely: one warning says so.
+	if !strings.Contains(r.stderr, "Last_Name") || strings.Count(r.stderr, "warning") != 1 {
+		t.Errorf("stderr %q; want one warning about the loosely matched header", r.stderr)
+	}
+	s := decodeSummary(t, r.stdout)
+	got := readCSV(t, s.Files.Success)
+	want := [][]string{
+		{"_line", "_id", "_status", "_error", "_resource_id", "_upsert_type", "email_address", "first_name", "last_name", "custom_fields.city", "upsert_key"},
+		{"2", "1", "success", "", "1", "create", "müller@example.com", "Jürgen", "Müller", "Köln", "email_address"},
+		{"3", "2", "success", "", "2", "create", "ana@example.com", "Ana", "Lopez", "Sevilla", "email_address"},
+		{"4", "3", "success", "", "3", "create", "bo@example.com", "Bo", "Smith; Jr.", "Oslo", "email_address"},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("success CSV:\n%q\nwant\n%q", got, want)
+	}
+	if s.Lines.Tied != 3 || s.Lines.Unknown != 0 {
+		t.Errorf("summary lines %+v; want 3 tied", s.Lines)
+	}
+
+	// The same export again, as a new job: every person is now an update.
+	r = runMain(t, context.Background(), env, nil, append([]string{"run", "--new-job"}, args[1:]...)...)
+	if r.code != exitOK {
+		t.Fatalf("second run: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, row := range readCSV(t, decodeSummary(t, r.stdout).Files.Success)[1:] {
+		if row[5] != "update" {
+			t.Errorf("second run: row %q; want every person updated", row)
+		}
+	}
+}
+
+// TestErrorsCSVLoadsAgain: the errors CSV of a run, fixed in place (as in a
+// spreadsheet), loads again with run as it is: its six _ columns dropped.
+func TestErrorsCSVLoadsAgain(t *testing.T) {
+	t.Parallel()
+	failing := emulator(t, apitest.Config{ErrorRate: 1}) // every record fails there
+	dir := t.TempDir()
+	in := filepath.Join(dir, "people.csv")
+	os.WriteFile(in, []byte("email_address,first_name,upsert_key\n"+
+		"a@example.com,Ann,email_address\n"+
+		"b@example.com,Bob,email_address\n"), 0o600)
+	env := map[string]string{"SALESLOFT_API_KEY": testKey, "SALESLOFT_BASE_URL": failing.URL, "XDG_STATE_HOME": t.TempDir()}
+	r := runMain(t, context.Background(), env, nil, "run", "--type", "person/upsert", "--results-format", "csv", "--results-dir", dir, "--json", in)
+	s := decodeSummary(t, r.stdout)
+	if r.code != exitPartial || s.Failed != 2 {
+		t.Fatalf("run: exit %d, %+v\n%s", r.code, s, r.stderr)
+	}
+	rows := readCSV(t, s.Files.Errors)
+	if len(rows) != 3 || rows[1][0] != "2" || rows[2][0] != "3" || rows[1][2] != "error" {
+		t.Fatalf("errors CSV %q; want two error rows naming lines 2 and 3", rows)
+	}
+	// Fix it in place: a new first name for Bob, as a spreadsheet would.
+	rows[2][len(rows[2])-2] = "Robert"
+	f, _ := os.Create(s.Files.Errors)
+	w := csv.NewWriter(f)
+	w.WriteAll(rows)
+	f.Close()
+	fixed := emulator(t, apitest.Config{})
+	env["SALESLOFT_BASE_URL"] = fixed.URL
+	r = runMain(t, context.Background(), env, nil, "run", "--type", "person/upsert", "--results-dir", t.TempDir(), "--json", s.Files.Errors)
+	if r.code != exitOK {
+		t.Fatalf("run of the fixed errors CSV: exit %d\n%s", r.code, r.stderr)
+	}
+	s = decodeSummary(t, r.stdout)
+	recs := fixed.Records(testKey, s.JobID)
+	if s.Succeeded != 2 || len(recs) != 2 || strings.Contains(string(recs[0]), "_line") || !strings.Contains(string(recs[1]), `"first_name":"Robert"`) {
+		t.Errorf("fixed errors CSV: %+v, stored %q; want both records, without the _ columns, Bob renamed", s, recs)
+	}
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return rows
+}
