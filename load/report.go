@@ -4,14 +4,16 @@ package load
 // saved state know it: the CLI prints it as the run's summary (and, with
 // --json, as one object of these fields).
 type Report struct {
-	Command  string `json:"command"`
-	JobID    int64  `json:"job_id,omitempty"`
-	State    string `json:"state,omitempty"` // the job's state as last read
-	Input    string `json:"input,omitempty"`
-	Records  int64  `json:"records"`  // valid records read from the input
-	Batches  int64  `json:"batches"`  // batches the input makes
-	Bytes    int64  `json:"bytes"`    // bytes of request bodies
-	Uploaded int64  `json:"uploaded"` // records stored in the job by this load and earlier ones
+	Command string `json:"command"`
+	JobID   int64  `json:"job_id,omitempty"`
+	State   string `json:"state,omitempty"` // the job's state as last read
+	Input   string `json:"input,omitempty"`
+	// RetryOf is the job whose failed records a Retry loaded again.
+	RetryOf  int64 `json:"retry_of,omitempty"`
+	Records  int64 `json:"records"`  // valid records read from the input
+	Batches  int64 `json:"batches"`  // batches the input makes
+	Bytes    int64 `json:"bytes"`    // bytes of request bodies
+	Uploaded int64 `json:"uploaded"` // records stored in the job by this load and earlier ones
 	// Sent is the records this operation itself stored: zero for an
 	// upload run again that found everything stored already.
 	Sent      int64 `json:"sent"`

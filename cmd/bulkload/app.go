@@ -91,7 +91,7 @@ Load a file:                 SALESLOFT_API_KEY=... bulkload run --type person/up
 	root.PersistentFlags().BoolVarP(&a.g.quiet, "quiet", "q", false, "no progress and no summary on stderr")
 	root.Version = buildVersion()
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return a.checkFlags(cmd) }
-	for _, c := range []*cobra.Command{a.runCommand(), a.resumeCommand(), a.uploadCommand(), a.resultsCommand(),
+	for _, c := range []*cobra.Command{a.runCommand(), a.resumeCommand(), a.uploadCommand(), a.resultsCommand(), a.retryCommand(),
 		a.createCommand(), a.readyCommand(), a.statusCommand(), a.jobsCommand()} {
 		a.clientFlags(c.Flags())
 		root.AddCommand(c)

@@ -38,6 +38,9 @@ type runOpts struct {
 
 // bind declares the flags; which ones depends on the command.
 func (o *runOpts) bind(fs *pflag.FlagSet, cmd string) {
+	if cmd == "retry" {
+		fs.StringVar(&o.name, "name", "", "the new job's name (default: bulkload, the retry file and the time)")
+	}
 	if cmd == "run" {
 		fs.StringVar(&o.jobType, "type", "", "bulk job type, such as person/upsert (required)")
 		fs.StringVar(&o.name, "name", "", "bulk job name (default: bulkload, the file name and the time)")
@@ -52,13 +55,15 @@ func (o *runOpts) bind(fs *pflag.FlagSet, cmd string) {
 	} else {
 		fs.StringVar(&o.resultsDir, "results-dir", ".", "where the <job id>-rejects file goes")
 	}
-	if cmd != "resume" {
+	if cmd == "run" || cmd == "upload" {
 		fs.BoolVar(&o.dryRun, "dry-run", false, "read, validate and chunk the whole input; make no API call")
-		fs.IntVar(&o.batchSize, "batch-size", chunker.MaxRecordsLimit, "records per upload call, 1..5000")
 		fs.StringVar(&o.format, "format", "", "input format: jsonl, json, csv or tsv (default: from the file name, then the content)")
-		fs.IntVar(&o.maxRejects, "max-rejects", 0, "skip up to N invalid records, writing them to the rejects file (0: stop at the first; -1: no limit)")
 		fs.StringVar(&o.delimiter, "delimiter", "", "CSV separator: , ; tab or | (default: detected from the first lines)")
 		fs.StringVar(&o.encoding, "encoding", "", "input encoding: utf-8, windows-1252, iso-8859-1, utf-16le or utf-16be (default utf-8, or the byte order mark's)")
+	}
+	if cmd != "resume" {
+		fs.IntVar(&o.batchSize, "batch-size", chunker.MaxRecordsLimit, "records per upload call, 1..5000")
+		fs.IntVar(&o.maxRejects, "max-rejects", 0, "skip up to N invalid records, writing them to the rejects file (0: stop at the first; -1: no limit)")
 		fs.StringArrayVar(&o.maps, "map", nil, `map a CSV column to a field: "Email Address=email_address"; "Column=" drops it; a dotted field nests (repeatable)`)
 		fs.StringVar(&o.mapFile, "map-file", "", "a file of --map lines (Column=field), # comments")
 		fs.StringArrayVar(&o.sets, "set", nil, "give every record a constant: field=value (repeatable)")
@@ -308,4 +313,40 @@ func checkType(typ string, any bool) error {
 		return usagef("--type: %v: pass --any-type to use it anyway", err)
 	}
 	return nil
+}
+
+func (a *app) retryCommand() *cobra.Command {
+	var o runOpts
+	cmd := &cobra.Command{
+		Use:   "retry JOB_ID",
+		Short: "Load a job's failed records again, as a new job",
+		Long: `retry reads the records job JOB_ID refused (about one call per 100), applies
+--map, --set and --upsert-key to them, so a failure the data caused can be
+fixed on the way, and loads them as a new job of the same type, streaming its
+results like run. The summary names both jobs. An interrupted retry, run
+again, continues its job.`,
+		Example: `  bulkload retry 211
+  bulkload retry 211 --upsert-key email_address
+  bulkload retry 211 --map "Email=email_address" --set "custom_fields.source=retry"`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseJobID(args[0])
+			if err != nil {
+				return err
+			}
+			if err := o.validate(); err != nil {
+				return err
+			}
+			l, c, err := a.loader(o, true)
+			if err != nil {
+				return err
+			}
+			in := load.Input{BatchSize: o.batchSize, MaxRejects: o.maxRejects, Map: o.mapping, UpsertKey: o.upsertKey}
+			return a.perform(cmd.Context(), l, c, o, func(ctx context.Context) (load.Report, error) {
+				return l.Retry(ctx, id, in, load.RunOptions{Name: o.name, NoWait: o.noWait, AnyType: true})
+			})
+		},
+	}
+	o.bind(cmd.Flags(), "retry")
+	return cmd
 }

@@ -27,7 +27,9 @@ func printSummary(w io.Writer, s load.Report, asJSON bool) {
 	if s.JobID != 0 {
 		row("job", fmt.Sprintf("%d (%s)", s.JobID, s.State))
 	}
-	if s.Input != "" {
+	if s.RetryOf != 0 {
+		row("retry of", fmt.Sprintf("job %d: its failed records, loaded again as job %d", s.RetryOf, s.JobID))
+	} else if s.Input != "" {
 		row("input", s.Input)
 	}
 	if s.Records > 0 || s.Batches > 0 || s.DryRun || s.Interrupted && s.JobID == 0 {
