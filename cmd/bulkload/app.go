@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bulkload/bulkload/api"
@@ -59,7 +60,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 	}
 	a := &app{env: env}
 	root := a.rootCommand()
-	root.SetArgs(args)
+	root.SetArgs(hoist(args))
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
@@ -68,6 +69,36 @@ func Main(ctx context.Context, args []string, env Env) int {
 		err = usageError{err}
 	}
 	return exitCode(err, env.Stderr)
+}
+
+// hoist moves the API and output flags given before the command name to
+// after it, so that "bulkload --json --budget 1 run FILE", as scripts wrote
+// it when these flags were global, still works now that each command
+// declares only the flags it uses.
+func hoist(args []string) []string {
+	valued := map[string]bool{"--api-key": true, "--base-url": true, "--state-dir": true, "--budget": true,
+		"--rate-limit": true, "--rate-window": true}
+	bools := map[string]bool{"--json": true, "--verbose": true, "-v": true, "--quiet": true, "-q": true}
+	var moved []string
+	i := 0
+	for i < len(args) {
+		name, _, hasValue := strings.Cut(args[i], "=")
+		switch {
+		case valued[name] && !hasValue && i+1 < len(args):
+			moved = append(moved, args[i], args[i+1])
+			i += 2
+			continue
+		case valued[name] || bools[name]:
+			moved = append(moved, args[i])
+			i++
+			continue
+		}
+		break
+	}
+	if len(moved) == 0 || i == len(args) || strings.HasPrefix(args[i], "-") {
+		return args // nothing moved, or no command after: cobra says what is wrong
+	}
+	return append(append(append([]string{}, args[i]), moved...), args[i+1:]...)
 }
 
 type eofReader struct{}

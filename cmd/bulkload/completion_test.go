@@ -32,3 +32,19 @@ func TestCompletion(t *testing.T) {
 		}
 	}
 }
+
+// Flags that were global still work before the command name.
+func TestHoist(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"--json --rate-limit 5 --budget=1 run --type t f", "run --json --rate-limit 5 --budget=1 --type t f"},
+		{"-v status 7", "status -v 7"},
+		{"run --json f", "run --json f"},
+		{"--json", "--json"},
+		{"-q --json run f", "run -q --json f"},
+		{"--version", "--version"},
+	} {
+		if got := strings.Join(hoist(strings.Fields(tt.in)), " "); got != tt.want {
+			t.Errorf("hoist(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
