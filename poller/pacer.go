@@ -36,6 +36,10 @@ type pacer struct {
 	// (the rate was overestimated): learned from pages cut short, decayed
 	// while pages come back full.
 	slack float64
+	// shortSlept says a poll already came sooner than MinInterval after
+	// the one before, because the job was expected to end: that happens
+	// once.
+	shortSlept bool
 }
 
 const (
@@ -72,6 +76,9 @@ func newPacer(cfg Config) *pacer {
 // job records a job poll made at now.
 func (p *pacer) job(now time.Time, j api.Job) {
 	started := !p.polled.IsZero()
+	if started && now.Sub(p.polled) < p.min {
+		p.shortSlept = true
+	}
 	moved := int64(0)
 	if started {
 		moved = max(j.Processed-p.processed, 0)
@@ -103,6 +110,13 @@ func (p *pacer) job(now time.Time, j api.Job) {
 	first := p.samples[0]
 	if dt := now.Sub(first.t).Seconds(); dt > 0 && p.processed > first.p {
 		p.rate = float64(p.processed-first.p) / dt
+	} else if p.nsamples == 1 && !p.done && j.Processed > 0 && j.StartedAt != nil && j.UpdatedAt != nil {
+		// One poll cannot measure a rise, but the job's own time stamps
+		// tell how long its processed records took: a first estimate, so
+		// that a job nearly done is not left a whole MinInterval.
+		if dt := j.UpdatedAt.Sub(*j.StartedAt).Seconds(); dt > 0 {
+			p.rate = float64(j.Processed) / dt
+		}
 	}
 	p.polled = now
 }
@@ -122,17 +136,19 @@ func (p *pacer) aheadAt(now time.Time) float64 {
 	return p.ahead + p.estimate(now) - float64(p.processed)
 }
 
-// wantPage reports whether a page should be fetched at now.
-func (p *pacer) wantPage(now time.Time) bool {
+// wantPage reports whether a page should be read at now, pending being
+// the rows beyond the cursor already asked for (pages in flight, or read
+// and not handed over yet).
+func (p *pacer) wantPage(now time.Time, pending float64) bool {
 	switch {
 	case p.done:
 		return true
 	case p.errorsOnly || p.estimate(now) < 1:
 		return false
 	case !p.known:
-		return true
+		return pending == 0
 	}
-	return p.aheadAt(now)-p.slack >= float64(p.perPage)
+	return p.aheadAt(now)-p.slack-pending >= float64(p.perPage)
 }
 
 // page records a fetched page of n rows of which the first delivered were
@@ -159,32 +175,49 @@ func (p *pacer) page(now time.Time, delivered, n int, blocked bool) {
 	}
 }
 
-// next returns how long to sleep, and whether to poll the job on waking
-// (rather than only fetch a page). Every sleep lasts at least MinInterval.
-func (p *pacer) next(now time.Time) (time.Duration, bool) {
+// after returns when rows more records should be processed, stretched by
+// the margin; far in the future while the rate is unknown.
+func (p *pacer) after(now time.Time, rows float64) time.Time {
+	if p.rate <= 0 {
+		return now.Add(p.max)
+	}
+	d := time.Duration(max(rows, 0) / p.rate * float64(time.Second))
+	return now.Add(d + min(time.Duration(float64(d)*(margin-1)), p.min/2))
+}
+
+// pollAt returns when to poll the job next: when a poll is due (the gap
+// grows from MinInterval to MaxInterval while the job moves, the back-off
+// while it does not) or when the job should be done, and never sooner than
+// MinInterval after the last poll, except once: when the job should end
+// sooner than that, the poll comes when it should end.
+func (p *pacer) pollAt(now time.Time) time.Time {
 	if p.idle > 0 {
-		return p.idle, true
+		return p.polled.Add(p.idle)
 	}
 	if p.rate <= 0 {
-		return p.min, true
+		return p.polled.Add(p.min)
 	}
-	after := func(rows float64) time.Time {
-		d := time.Duration(max(rows, 0) / p.rate * float64(time.Second))
-		return now.Add(d + min(time.Duration(float64(d)*(margin-1)), p.min/2))
+	at := p.polled.Add(p.gap)
+	end := p.after(now, float64(p.total)-p.estimate(now))
+	if end.Before(at) {
+		at = end
 	}
-	// Poll the job when one is due (the gap grows from MinInterval to
-	// MaxInterval while the job moves) or when it should be done; fetch a
-	// page when one should be full.
-	jobAt := p.polled.Add(p.gap)
-	if end := after(float64(p.total) - p.estimate(now)); end.Before(jobAt) {
-		jobAt = end
+	floor := p.polled.Add(p.min)
+	if !p.shortSlept && end.Before(floor) {
+		floor = p.polled.Add(p.min / 20)
 	}
-	wake := jobAt
-	if !p.errorsOnly {
-		if full := after(float64(p.perPage) + p.slack - p.aheadAt(now)); full.Before(wake) {
-			wake = full
-		}
+	if at.Before(floor) {
+		at = floor
 	}
-	d := min(max(wake.Sub(now), p.min), p.max)
-	return d, !now.Add(d).Before(jobAt)
+	return at
+}
+
+// pageAt returns when the next page should be full, pending rows beyond
+// the cursor being already asked for; far in the future while the rate is
+// unknown or in errors-only mode.
+func (p *pacer) pageAt(now time.Time, pending float64) time.Time {
+	if p.errorsOnly {
+		return now.Add(p.max)
+	}
+	return p.after(now, float64(p.perPage)+p.slack+pending-p.aheadAt(now))
 }

@@ -1,0 +1,258 @@
+package poller
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/bulkload/bulkload/api"
+)
+
+// page is the answer of one listing call: the rows after its cursor, in
+// ascending id, as they stood when it was read. A full page tells every row
+// of the job in (after, last id]; a page cut short (fewer rows than
+// PerPage) tells every row after after: there are no more.
+type page struct {
+	after int64
+	rows  []api.Result
+	full  bool
+	open  bool      // the job was open when the page was asked for: more rows may come
+	at    time.Time // when it was answered
+}
+
+// reach returns the id up to which the page tells every row of the job.
+func (pg *page) reach() int64 {
+	if pg.full {
+		return pg.rows[len(pg.rows)-1].ID
+	}
+	return math.MaxInt64
+}
+
+// covers reports whether the page tells the row after c: every row from c
+// on up to its reach is in it.
+func (pg *page) covers(c int64) bool { return pg.after <= c && pg.reach() > c }
+
+// launch starts the listing calls that are due, as many as the window
+// allows: the page at the cursor if nothing in flight or stored covers it,
+// then pages at the predicted cursors ahead. When none is in flight, it
+// sets when to look again.
+func (r *run) launch(ctx context.Context, now time.Time) error {
+	r.frontier = max(r.frontier, r.cursor)
+	readAt := now.Add(r.win.lat / 2) // about when a page asked for now is read
+	if !r.coveredAt(r.cursor) && len(r.flights) < r.win.size && r.cursorPageDue(now, readAt) {
+		r.fetch(ctx, r.cursor)
+	}
+	for len(r.flights) < r.win.size && r.predictable(readAt) {
+		r.fetch(ctx, r.frontier)
+	}
+	if len(r.flights) == 0 && !r.pageWake.After(now) {
+		wake := now.Add(r.p.cfg.MinInterval)
+		if at := r.pace.pageAt(now, r.pending()); at.After(wake) {
+			wake = at
+		}
+		if r.pace.done && !r.blocked.IsZero() {
+			wake = r.blocked.Add(r.p.cfg.MinInterval)
+		}
+		r.pageWake = wake
+	}
+	return nil
+}
+
+// coveredAt reports whether a page in flight or stored tells the row after
+// c.
+func (r *run) coveredAt(c int64) bool {
+	for _, after := range r.flights {
+		if after <= c {
+			return true
+		}
+	}
+	for _, pg := range r.stored {
+		if pg.covers(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// cursorPageDue reports whether the page at the cursor should be asked for
+// now. Once the job is done it always is, except that a row found not final
+// in a done job is asked for again only MinInterval later.
+func (r *run) cursorPageDue(now, readAt time.Time) bool {
+	if r.pace.done {
+		return r.blocked.IsZero() || !now.Before(r.blocked.Add(r.p.cfg.MinInterval))
+	}
+	return r.pace.wantPage(readAt, 0)
+}
+
+// predictable reports whether a page at the frontier, the predicted end of
+// the pages asked for, is worth a call: the cursor's own page is on its
+// way, the frontier is not past the last row, a fresh poll has not asked for
+// every row of the job yet, and the rows there should be final when the
+// page is read.
+func (r *run) predictable(readAt time.Time) bool {
+	switch {
+	case r.p.cfg.ErrorsOnly:
+		return false
+	case r.end >= 0 && r.frontier >= r.end:
+		return false
+	case !r.coveredAt(r.cursor):
+		return false
+	}
+	pending := r.pending()
+	if r.p.cfg.StartAfter == 0 && r.job.State != api.StateOpen &&
+		float64(r.stats.Delivered)+pending >= float64(r.job.Total) {
+		return false
+	}
+	return r.pace.wantPage(readAt, pending)
+}
+
+// pending estimates the rows beyond the cursor asked for already: a full
+// page per page in flight, and the rows of the stored pages.
+func (r *run) pending() float64 {
+	n := len(r.flights) * r.p.cfg.PerPage
+	for _, pg := range r.stored {
+		i, _ := slices.BinarySearchFunc(pg.rows, r.cursor+1, func(row api.Result, id int64) int {
+			return int(min(max(row.ID-id, -1), 1))
+		})
+		n += len(pg.rows) - i
+	}
+	return float64(n)
+}
+
+// fetch starts the listing call of the page at cursor after.
+func (r *run) fetch(ctx context.Context, after int64) {
+	open := r.job.State == api.StateOpen
+	r.spawn(ctx, func(ctx context.Context, a *answer) {
+		opts := api.ListOptions{After: after, PerPage: r.p.cfg.PerPage}
+		list, what := r.p.c.ListJobData, "listing job data"
+		if r.p.cfg.ErrorsOnly {
+			opts.Statuses = []api.Status{api.StatusError}
+			list, what = r.p.c.ListResults, "listing error results"
+		}
+		var rows []api.Result
+		err := r.retry(ctx, &r.pageCalls, a, func(ctx context.Context) (api.Response, error) {
+			var resp api.Response
+			var err error
+			rows, resp, err = list(ctx, r.jobID, opts)
+			return resp, err
+		})
+		if err != nil {
+			a.err = fmt.Errorf("%s after id %d: %w", what, after, err)
+		}
+		a.page = &page{after: after, rows: rows, full: len(rows) >= r.p.cfg.PerPage, open: open}
+	})
+	r.flights = append(r.flights, after)
+	r.frontier = max(r.frontier, after+int64(r.p.cfg.PerPage))
+	r.pageWake = time.Time{}
+}
+
+// land takes an answered page in: it is no longer in flight, and what it
+// shows corrects the predictions. A full page whose last id is beyond the
+// frontier shows ids skipped over (another job's records between this
+// job's): the next pages start after it. A page cut short shows where the
+// rows end.
+func (r *run) land(pg *page, at time.Time, err error) {
+	if i := slices.Index(r.flights, pg.after); i >= 0 {
+		r.flights = slices.Delete(r.flights, i, i+1)
+	}
+	if err != nil {
+		return
+	}
+	pg.at = at
+	// A server that ignores id[gt] or the order must not make rows come out
+	// twice or out of order: keep only ascending rows after the cursor.
+	rows := pg.rows[:0]
+	for _, row := range pg.rows {
+		if row.ID > pg.after && (len(rows) == 0 || row.ID > rows[len(rows)-1].ID) {
+			rows = append(rows, row)
+		}
+	}
+	pg.rows = rows
+	switch {
+	case pg.full && len(rows) > 0:
+		r.frontier = max(r.frontier, pg.reach())
+	case !pg.full && !pg.open:
+		end := pg.after
+		if len(rows) > 0 {
+			end = rows[len(rows)-1].ID
+		}
+		if r.end < 0 || end < r.end {
+			r.end = end
+		}
+	}
+	if pg.full && len(rows) == 0 {
+		return // nothing it can tell
+	}
+	r.stored = append(r.stored, pg)
+}
+
+// assemble hands over every row the stored pages allow, in id order: from
+// the freshest page that tells the row after the cursor, its final rows up
+// to the first that is not, page after page. It returns how many rows it
+// handed over.
+func (r *run) assemble() (int, error) {
+	total := 0
+	for {
+		var pg *page
+		for _, s := range r.stored {
+			if s.covers(r.cursor) && (pg == nil || s.at.After(pg.at)) {
+				pg = s
+			}
+		}
+		if pg == nil {
+			break
+		}
+		n, blocked, err := r.deliver(pg.rows)
+		total += n
+		r.pace.page(pg.at, n, len(pg.rows), blocked)
+		if err != nil {
+			return total, err
+		}
+		if blocked {
+			// No stored page is fresher: drop those that tell the row
+			// after the cursor, and read it again later.
+			r.blocked = pg.at
+			r.stored = slices.DeleteFunc(r.stored, func(s *page) bool { return s.covers(r.cursor) })
+			break
+		}
+		r.blocked = time.Time{}
+		r.stored = slices.DeleteFunc(r.stored, func(s *page) bool { return s == pg })
+		if !pg.full && !pg.open {
+			r.ended = true // every row after the cursor was final and handed over
+			break
+		}
+	}
+	r.stored = slices.DeleteFunc(r.stored, func(s *page) bool { return s.reach() <= r.cursor })
+	return total, nil
+}
+
+// deliver hands the final prefix of rows to fn, moving the cursor row by
+// row, and reports how many rows it handed over and whether a row that is
+// not final stopped it.
+func (r *run) deliver(rows []api.Result) (n int, blocked bool, err error) {
+	for _, row := range rows {
+		switch {
+		case row.ID <= r.cursor:
+			continue // never hand a row over twice, whatever the server sends
+		case !row.Status.Final():
+			return n, true, nil
+		case r.p.cfg.ErrorsOnly && row.Status != api.StatusError:
+			r.cursor = row.ID // the job is done: a success row is final and unwanted
+			r.stats.Cursor = row.ID
+			continue
+		}
+		if err := r.fn(row); err != nil {
+			return n, false, fmt.Errorf("handling result %d: %w", row.ID, err)
+		}
+		n++
+		r.cursor = row.ID
+		r.stats.Cursor = row.ID
+		r.stats.Delivered++
+		if row.Status == api.StatusError {
+			r.stats.DeliveredErrors++
+		}
+	}
+	return n, false, nil
+}
