@@ -40,6 +40,9 @@ type pacer struct {
 	// the one before, because the job was expected to end: that happens
 	// once.
 	shortSlept bool
+	// early counts the rows handed over before the first job poll
+	// answered (the first page goes out with it).
+	early int64
 }
 
 const (
@@ -83,7 +86,9 @@ func (p *pacer) job(now time.Time, j api.Job) {
 	if started {
 		moved = max(j.Processed-p.processed, 0)
 	} else if p.known {
-		p.ahead = float64(j.Processed) // a fresh poll: every processed row is ahead
+		// A fresh poll: every processed row is ahead, but those the first
+		// page handed over already.
+		p.ahead = float64(j.Processed - p.early)
 	}
 	p.ahead += float64(moved)
 	p.processed = max(j.Processed, p.processed)
@@ -155,6 +160,10 @@ func (p *pacer) wantPage(now time.Time, pending float64) bool {
 // handed over at now; blocked says a row that is not final stopped the page.
 func (p *pacer) page(now time.Time, delivered, n int, blocked bool) {
 	if p.errorsOnly {
+		return
+	}
+	if p.polled.IsZero() {
+		p.early += int64(delivered)
 		return
 	}
 	p.ahead -= float64(delivered)

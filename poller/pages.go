@@ -87,13 +87,14 @@ func (r *run) cursorPageDue(now, readAt time.Time) bool {
 }
 
 // predictable reports whether a page at the frontier, the predicted end of
-// the pages asked for, is worth a call: the cursor's own page is on its
-// way, the frontier is not past the last row, a fresh poll has not asked for
+// the pages asked for, is worth a call: the frontier stands on a real id
+// (a page has shown where the job's ids are, or the poll resumed from a
+// row's id), the cursor's own page is on its way, the frontier is not past the last row, a fresh poll has not asked for
 // every row of the job yet, and the rows there should be final when the
 // page is read.
 func (r *run) predictable(readAt time.Time) bool {
 	switch {
-	case r.p.cfg.ErrorsOnly:
+	case r.p.cfg.ErrorsOnly || !r.anchored:
 		return false
 	case r.end >= 0 && r.frontier >= r.end:
 		return false
@@ -106,6 +107,21 @@ func (r *run) predictable(readAt time.Time) bool {
 		return false
 	}
 	return r.pace.wantPage(readAt, pending)
+}
+
+// step returns how far apart in ids pages are predicted: PerPage rows at
+// the spacing of ids within the last full pages (1 when the job's ids are
+// dense). The least of the last few is taken, so that a page spanning
+// another job's ids does not make the next ones skip rows: a prediction too
+// short costs part of a page, one too long a round trip to fill the hole.
+func (r *run) step() int64 {
+	sp := 0.0
+	for _, s := range r.spacing {
+		if s > 0 && (sp == 0 || s < sp) {
+			sp = s
+		}
+	}
+	return int64(math.Round(float64(r.p.cfg.PerPage) * max(sp, 1)))
 }
 
 // pending estimates the rows beyond the cursor asked for already: a full
@@ -144,7 +160,7 @@ func (r *run) fetch(ctx context.Context, after int64) {
 		a.page = &page{after: after, rows: rows, full: len(rows) >= r.p.cfg.PerPage, open: open}
 	})
 	r.flights = append(r.flights, after)
-	r.frontier = max(r.frontier, after+int64(r.p.cfg.PerPage))
+	r.frontier = max(r.frontier, after+r.step())
 	r.pageWake = time.Time{}
 }
 
@@ -170,9 +186,14 @@ func (r *run) land(pg *page, at time.Time, err error) {
 		}
 	}
 	pg.rows = rows
+	if len(rows) > 0 {
+		r.anchored = true
+	}
 	switch {
 	case pg.full && len(rows) > 0:
 		r.frontier = max(r.frontier, pg.reach())
+		copy(r.spacing[1:], r.spacing[:])
+		r.spacing[0] = float64(rows[len(rows)-1].ID-rows[0].ID) / float64(max(len(rows)-1, 1))
 	case !pg.full && !pg.open:
 		end := pg.after
 		if len(rows) > 0 {

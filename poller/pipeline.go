@@ -25,11 +25,13 @@ type run struct {
 	polled  bool    // job holds an answer
 	polling bool    // a job poll is in flight
 
-	cursor   int64   // the last row handed over; see the package doc
-	frontier int64   // where the next predicted page starts
-	end      int64   // a short page showed no row after end; -1 while unknown
-	flights  []int64 // the cursors of the pages in flight
-	stored   []*page // pages answered and not used up
+	cursor   int64      // the last row handed over; see the package doc
+	frontier int64      // where the next predicted page starts
+	end      int64      // a short page showed no row after end; -1 while unknown
+	anchored bool       // frontier is a real id: a page showed rows, or the poll resumed
+	spacing  [4]float64 // ids per row within the last full pages; see step
+	flights  []int64    // the cursors of the pages in flight
+	stored   []*page    // pages answered and not used up
 	blocked  time.Time
 	ended    bool // every row was handed over (a short page, all final, was used up)
 	pageWake time.Time
@@ -65,6 +67,12 @@ func (r *run) loop(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	r.startPoll(ctx)
+	if !r.p.cfg.ErrorsOnly {
+		// The first page goes out with the first job poll: on a job that
+		// is done, or well on its way, it saves a round trip; on one that
+		// has not started it costs a call.
+		r.fetch(ctx, r.cursor)
+	}
 	for {
 		if r.polled {
 			if r.complete() {
@@ -179,7 +187,11 @@ func (r *run) retry(ctx context.Context, calls *atomic.Int64, a *answer, op func
 
 // handle uses one answer.
 func (r *run) handle(ctx context.Context, a answer) error {
-	r.win.observe(a.inFlight, a.took, a.lat)
+	inFlight := len(r.flights)
+	if r.polling {
+		inFlight++
+	}
+	r.win.observe(max(a.inFlight, inFlight), a.took, a.lat)
 	if a.page == nil {
 		r.polling = false
 		if a.err != nil {

@@ -94,6 +94,10 @@ type Stats struct {
 	JobCalls  int64 // job polls, attempts included
 	PageCalls int64 // listing calls (job_data or results), attempts included
 	Retries   int64 // attempts that failed and were tried again
+	// Window is how many listing calls may be in flight at once now: 1
+	// while the network answers faster than the budget lets calls go;
+	// about the budget's rate × the latency, plus a quarter, when not.
+	Window int
 
 	Started  time.Time // when Run started
 	Finished time.Time // when Run returned; zero while it runs
@@ -175,6 +179,7 @@ func (p *Poller) Run(ctx context.Context, jobID int64, fn func(api.Result) error
 		cursor:   p.cfg.StartAfter,
 		frontier: p.cfg.StartAfter,
 		end:      -1,
+		anchored: p.cfg.StartAfter != 0,
 		pace:     newPacer(p.cfg),
 		win:      newWindow(p.cfg.MaxInFlight),
 		stats:    Stats{JobID: jobID, Cursor: p.cfg.StartAfter, Started: time.Now()},
@@ -209,6 +214,7 @@ func (r *run) publish(progress bool) {
 		}
 	}
 	r.stats.JobCalls, r.stats.PageCalls, r.stats.Retries = r.jobCalls.Load(), r.pageCalls.Load(), r.retries.Load()
+	r.stats.Window = r.win.size
 	s := r.stats
 	r.p.stats.Store(&s)
 	if progress && r.p.cfg.Progress != nil {
