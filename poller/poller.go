@@ -21,7 +21,11 @@ const (
 )
 
 // Client is the part of *api.Client the poller uses. Each call is one
-// attempt; the poller retries.
+// attempt; the poller retries. The poller makes calls from several
+// goroutines at once (pages in flight, a job poll beside them), so a Client
+// must be safe for concurrent use, as *api.Client is. When the answers'
+// api.Response.Duration is zero (a fake), the poller reads one page at a
+// time.
 type Client interface {
 	GetJob(ctx context.Context, id int64) (api.Job, api.Response, error)
 	ListJobData(ctx context.Context, jobID int64, opts api.ListOptions) ([]api.Result, api.Response, error)
@@ -34,9 +38,10 @@ type Config struct {
 	// DefaultPerPage (100), the most the API gives per call.
 	PerPage int
 	// MinInterval is the shortest sleep of a poll (between two job polls,
-	// or between two wake-ups to fetch pages) and the first gap between job
+	// or between two wake-ups to fetch pages, but for one poll at the
+	// expected end of a job nearly done) and the first gap between job
 	// polls. Zero means DefaultMinInterval (2 s). It bounds the job polls,
-	// at most 1 + ⌈T/MinInterval⌉ for a poll lasting T plus retried
+	// at most 2 + ⌈T/MinInterval⌉ for a poll lasting T plus retried
 	// attempts, and it is about the lag between the job's end and Run's.
 	MinInterval time.Duration
 	// MaxInterval is the longest sleep: the gap between job polls that a

@@ -48,11 +48,11 @@ func checkRows(t testing.TB, got, want []api.Result) {
 
 func pagesFor(rows, per int) int { return (rows + per - 1) / per }
 
-// jobCallBound is the documented bound on job polls: 1 + ⌈T/MinInterval⌉,
+// jobCallBound is the documented bound on job polls: 2 + ⌈T/MinInterval⌉,
 // where T runs from the poll's start to the job's end, plus retried
 // attempts.
 func jobCallBound(start, end time.Time, min time.Duration, retries int64) int {
-	return 1 + int(math.Ceil(float64(end.Sub(start))/float64(min))) + int(retries)
+	return 2 + int(math.Ceil(float64(end.Sub(start))/float64(min))) + int(retries)
 }
 
 func TestRunFullMode(t *testing.T) {
