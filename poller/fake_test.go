@@ -158,6 +158,10 @@ func (j *fakeJob) jobAt(t time.Time) api.Job {
 	job := api.Job{ID: j.id, Type: "person/upsert", Total: int64(j.n()), State: api.StateExecuting}
 	job.Processed = int64(j.processed(t))
 	job.Errors = int64(countUpTo(j.errored, t))
+	if job.Processed > 0 {
+		started, updated := j.start, j.sorted[job.Processed-1]
+		job.StartedAt, job.UpdatedAt = &started, &updated
+	}
 	if job.Processed == job.Total {
 		job.State = api.StateDone
 	}

@@ -113,17 +113,33 @@ func (p *pacer) job(now time.Time, j api.Job) {
 	p.samples[p.nsamples] = sample{now, p.processed}
 	p.nsamples++
 	first := p.samples[0]
-	if dt := now.Sub(first.t).Seconds(); dt > 0 && p.processed > first.p {
+	switch dt := now.Sub(first.t).Seconds(); {
+	case dt > 0 && p.processed > first.p:
 		p.rate = float64(p.processed-first.p) / dt
-	} else if p.nsamples == 1 && !p.done && j.Processed > 0 && j.StartedAt != nil && j.UpdatedAt != nil {
-		// One poll cannot measure a rise, but the job's own time stamps
-		// tell how long its processed records took: a first estimate, so
-		// that a job nearly done is not left a whole MinInterval.
-		if dt := j.UpdatedAt.Sub(*j.StartedAt).Seconds(); dt > 0 {
-			p.rate = float64(j.Processed) / dt
+		if first.p == 0 && !p.done {
+			// The job started between the polls: the rise over the whole
+			// gap underestimates the rate, its time stamps do not.
+			p.rate = max(p.rate, stampRate(j))
 		}
+	case p.nsamples == 1 && !p.done:
+		// One poll cannot measure a rise, but the job's time stamps tell
+		// how long its processed records took: a first estimate, so that a
+		// job nearly done is not left a whole MinInterval.
+		p.rate = stampRate(j)
 	}
 	p.polled = now
+}
+
+// stampRate returns the rate the job's time stamps tell: its processed
+// records over the time from started_at to updated_at; 0 if they do not.
+func stampRate(j api.Job) float64 {
+	if j.Processed <= 0 || j.StartedAt == nil || j.UpdatedAt == nil {
+		return 0
+	}
+	if dt := j.UpdatedAt.Sub(*j.StartedAt).Seconds(); dt > 0 {
+		return float64(j.Processed) / dt
+	}
+	return 0
 }
 
 // estimate returns the processed counter extrapolated from the last job

@@ -136,3 +136,40 @@ func TestRunPagesInFlightGivesUp(t *testing.T) {
 		checkRows(t, append(got, rest...), job.want(false))
 	})
 }
+
+// A poll ends about when the job does: the poll at the job's expected end
+// comes then, not a whole back-off gap later, and a job nearly done at the
+// first poll is polled again when it should end, not MinInterval later.
+func TestRunEndsWithTheJob(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		job        fakeConfig
+		errorsOnly bool
+		lag        time.Duration // at most, from the job's end to Run's
+	}{
+		{"errors only", fakeConfig{n: 8000, rate: 1000, errorRate: 0.05}, true, time.Second},
+		{"errors only, nearly done", fakeConfig{n: 8000, rate: 1000, errorRate: 0.05, delay: -7900 * time.Millisecond}, true, time.Second},
+		{"errors only, latency", fakeConfig{n: 8000, rate: 1000, errorRate: 0.05, latency: 300 * time.Millisecond}, true, 2 * time.Second},
+		{"full, resumed", fakeConfig{n: 8000, rate: 1000}, false, 2 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				job := newFakeJob(tt.job)
+				cfg := Config{ErrorsOnly: tt.errorsOnly, Retry: testRetry}
+				if !tt.errorsOnly {
+					cfg.StartAfter = 500 // resumed: it cannot end by count
+				}
+				if _, err := New(job, cfg); err != nil {
+					t.Fatal(err)
+				}
+				_, _, err := collect(t, t.Context(), job, cfg)
+				if err != nil {
+					t.Fatalf("Run() = %v", err)
+				}
+				if lag := time.Since(job.doneAt()); lag > tt.lag {
+					t.Errorf("Run() returned %v after the job's end; want at most %v (MinInterval %v)", lag, tt.lag, DefaultMinInterval)
+				}
+			})
+		})
+	}
+}

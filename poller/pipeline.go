@@ -95,7 +95,7 @@ func (r *run) loop(ctx context.Context) error {
 				return err
 			}
 		case <-timer.C:
-			if !r.polling && r.polled && !r.pace.done && !time.Now().Before(r.pace.pollAt(time.Now())) {
+			if now := time.Now(); !r.polling && r.polled && !r.pace.done && !now.Before(r.pace.pollAt(now)) {
 				r.startPoll(ctx)
 			}
 		}
