@@ -27,7 +27,10 @@ import (
 // uploading at the same time, its batches stored between this job's
 // (batches of 5,000, or of 1,000 in "interleaved-1k"), so that the ids of
 // the job read have gaps; "errors-only", only the error rows (5% of the
-// records) through /results?status=error. Metrics, per read:
+// records, at random) through /results?status=error, and
+// "errors-only-clustered", 5% at random and three runs of 400 failing
+// records (errors-only reads one page at a time; see BENCHMARKS.md for why).
+// Metrics, per read:
 //
 //	budget-use   calls / (10 per second × wall time): the share of the budget the read used; goal ≥ 0.9
 //	calls        listing calls and job polls
@@ -40,21 +43,26 @@ import (
 // steady pace, not a burst. -short reads 3,000 records instead of 20,000.
 func BenchmarkResultsLatency(b *testing.B) {
 	for _, lat := range []time.Duration{0, 100 * time.Millisecond, 300 * time.Millisecond, time.Second} {
-		for _, sc := range []struct {
-			name       string
-			batch      int // records per upload; 0: dense
-			errorsOnly bool
-		}{
-			{"dense", 0, false},
-			{"interleaved", 5000, false},
-			{"interleaved-1k", 1000, false},
-			{"errors-only", 0, true},
+		for _, sc := range []resultsScenario{
+			{name: "dense"},
+			{name: "interleaved", batch: 5000},
+			{name: "interleaved-1k", batch: 1000},
+			{name: "errors-only", errorsOnly: true},
+			{name: "errors-only-clustered", errorsOnly: true, clustered: true},
 		} {
 			b.Run(fmt.Sprintf("latency=%v/%s", lat, sc.name), func(b *testing.B) {
-				benchResultsLatency(b, lat, sc.batch, sc.errorsOnly)
+				benchResultsLatency(b, lat, sc)
 			})
 		}
 	}
+}
+
+// resultsScenario is a job to read and how.
+type resultsScenario struct {
+	name       string
+	batch      int  // records per upload, a second job's batches between; 0: dense
+	errorsOnly bool // read only the error rows
+	clustered  bool // the errors come in runs (every record of 3 stretches of 400 fails) besides 5% at random
 }
 
 func resultsRecords() int {
@@ -64,13 +72,14 @@ func resultsRecords() int {
 	return 20_000
 }
 
-func benchResultsLatency(b *testing.B, lat time.Duration, batch int, errorsOnly bool) {
+func benchResultsLatency(b *testing.B, lat time.Duration, sc resultsScenario) {
+	batch, errorsOnly := sc.batch, sc.errorsOnly
 	n := resultsRecords()
 	var calls, pages, rows, window int64
 	var wall time.Duration
 	for range b.N {
 		b.StopTimer()
-		srv, jobID := doneJob(b, n, batch)
+		srv, jobID := doneJob(b, n, batch, sc.clustered)
 		srv.SetFaults(apitest.Faults{Latency: lat})
 		bud, err := budget.New(budget.Config{Share: 1.0})
 		if err != nil {
@@ -143,11 +152,11 @@ func benchResultsLatency(b *testing.B, lat time.Duration, batch int, errorsOnly 
 }
 
 // doneJob starts an emulator without budget or latency, uploads n sample
-// people (5% of which fail) to a job, marks it ready and waits until it is
-// done. With batch > 0 a second job uploads at the same time: batches of
+// people (5% of which fail, and with clustered three runs of 400) to a
+// job, marks it ready and waits until it is done. With batch > 0 a second job uploads at the same time: batches of
 // batch records go to the two jobs in turn, so the first job's ids have
 // gaps of batch ids every batch records.
-func doneJob(b *testing.B, n, batch int) (*apitest.Server, int64) {
+func doneJob(b *testing.B, n, batch int, clustered bool) (*apitest.Server, int64) {
 	b.Helper()
 	srv := apitest.NewServer(apitest.Config{RateLimit: apitest.NoLimit, ProcessRate: apitest.NoLimit, ErrorRate: 0.05, Seed: 5})
 	b.Cleanup(srv.Close)
@@ -169,6 +178,14 @@ func doneJob(b *testing.B, n, batch int) (*apitest.Server, int64) {
 		b.Fatal(err)
 	}
 	lines := bytes.Split(bytes.TrimSpace(recs.Bytes()), []byte("\n"))
+	if clustered {
+		// A person upsert without an email address fails.
+		for _, at := range []int{n / 5, n / 2, n * 4 / 5} {
+			for i := at; i < min(at+400, n); i++ {
+				lines[i] = []byte(`{"first_name":"No Email","upsert_key":"email_address"}`)
+			}
+		}
+	}
 	size := api.MaxRecordsPerUpload
 	if batch > 0 {
 		size = batch

@@ -102,8 +102,11 @@ func (r *run) predictable(readAt time.Time) bool {
 		return false
 	}
 	pending := r.pending()
-	if r.p.cfg.StartAfter == 0 && r.job.State != api.StateOpen &&
-		float64(r.stats.Delivered)+pending >= float64(r.job.Total) {
+	delivered, total := r.stats.Delivered, r.job.Total
+	if r.p.cfg.ErrorsOnly {
+		delivered, total = r.stats.DeliveredErrors, r.job.Errors
+	}
+	if r.p.cfg.StartAfter == 0 && r.job.State != api.StateOpen && float64(delivered)+pending >= float64(total) {
 		return false
 	}
 	return r.pace.wantPage(readAt, pending)

@@ -190,7 +190,9 @@ func (p *Poller) Run(ctx context.Context, jobID int64, fn func(api.Result) error
 		stats:    Stats{JobID: jobID, Cursor: p.cfg.StartAfter, Started: time.Now()},
 	}
 	if p.cfg.ErrorsOnly {
-		r.win.max = 1 // see the package doc: sparse errors make predictions miss
+		// One page at a time: predicted cursors miss on error ids (see the
+		// package doc and BENCHMARKS.md).
+		r.win.max = 1
 	}
 	r.publish(false)
 	err := r.loop(ctx)
