@@ -69,5 +69,10 @@ func (w *window) observe(inFlight int, took, lat time.Duration) {
 		return
 	}
 	target := int(math.Ceil(windowGain*float64(inFlight)*busy - 1e-9))
+	if target < w.size && inFlight < w.size {
+		// Fewer calls were out than the window allows (the poller had no
+		// more to ask for): the wait says nothing about the window.
+		return
+	}
 	w.size = max(1, min(target, w.size+1, w.max))
 }
