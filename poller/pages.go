@@ -127,17 +127,38 @@ func (r *run) step() int64 {
 	return int64(math.Round(float64(r.p.cfg.PerPage) * max(sp, 1)))
 }
 
-// pending estimates the rows beyond the cursor asked for already: a full
-// page per page in flight, and the rows of the stored pages.
+// pending estimates the rows beyond the cursor asked for already: the
+// distinct rows of the stored pages, and for each page in flight the rows it
+// should add beyond what the stored pages reach (a page predicted inside
+// another job's ids brings rows that others bring too). Counting each page
+// in flight as a full page would make a fresh poll stop asking for pages
+// early near the end, and a running one wait, for rows it does not have.
 func (r *run) pending() float64 {
-	n := len(r.flights) * r.p.cfg.PerPage
+	ids := make(map[int64]struct{})
 	for _, pg := range r.stored {
-		i, _ := slices.BinarySearchFunc(pg.rows, r.cursor+1, func(row api.Result, id int64) int {
-			return int(min(max(row.ID-id, -1), 1))
-		})
-		n += len(pg.rows) - i
+		for _, row := range pg.rows {
+			if row.ID > r.cursor {
+				ids[row.ID] = struct{}{}
+			}
+		}
 	}
-	return float64(n)
+	// known: how far the stored pages tell every row, from the cursor on.
+	known := r.cursor
+	for grew := true; grew; {
+		grew = false
+		for _, pg := range r.stored {
+			if pg.covers(known) {
+				known, grew = pg.reach(), true
+			}
+		}
+	}
+	n := float64(len(ids))
+	step := r.step()
+	spacing := float64(step) / float64(r.p.cfg.PerPage)
+	for _, after := range r.flights {
+		n += min(float64(max(after+step-max(after, known), 0))/spacing, float64(r.p.cfg.PerPage))
+	}
+	return n
 }
 
 // fetch starts the listing call of the page at cursor after.
