@@ -20,7 +20,7 @@
 //   - nothing is missed: the cursor never passes a row that was not handed
 //     over, and every row at or below it was;
 //   - nothing is handed over twice: rows at or below the cursor are never
-//     asked for again;
+//     handed over again, whatever page holds them;
 //   - results come out in ascending id.
 //
 // The cursor is the id of the last result handed over. [Stats].Cursor
@@ -106,7 +106,8 @@
 //     to MaxInterval while the job moves), or when the job should be done.
 //     While nothing moves (a job waiting its turn) the job is polled with a
 //     back-off doubling from MinInterval to MaxInterval, and no page is read.
-//     Every sleep lasts at least MinInterval.
+//     Every sleep lasts at least MinInterval, but for the one poll at the
+//     expected end of a job nearly done (below).
 //   - When the job is done the rest is drained. A fresh poll (StartAfter 0)
 //     knows how many rows it handed over: it stops as soon as that reaches the
 //     job's total (fixed once the job executes), often before it has even seen
@@ -141,11 +142,12 @@
 //
 // With [Config].ErrorsOnly the poller hands over only the rows whose status
 // is error, at about one call per 100 errors, one page at a time: error ids
-// are sparse and clustered (a bad batch fails together), so predicted
-// cursors would miss often, and errors-only reads are short (5% of errors
-// is one call per 2,000 records). See BENCHMARKS.md for the measure. While the job runs it polls
-// only the job (for progress, sleeping until the job is expected to be
-// done, within MinInterval..MaxInterval). Once the job is done it reads
+// are irregular (random failures, and a bad batch failing together), so
+// predicted cursors miss often; measured, they cost up to 60% more calls
+// for little time (BENCHMARKS.md), and errors-only reads are short (5% of
+// errors is one call per 2,000 records). While the job runs it polls only
+// the job (for progress, sleeping until the job is expected to be done,
+// within MinInterval..MaxInterval). Once the job is done it reads
 // GET /v2/bulk_jobs/{id}/results?status=error with the cursor: exact,
 // because every row is final then. Reading status=error rows while the job
 // runs is not safe with an id[gt] cursor: a row below the cursor still
@@ -153,6 +155,13 @@
 // out of order), so the poller does not do it. A fresh errors-only poll
 // stops when it has handed over the job's errors count, so a job without
 // errors costs no listing call at all.
+//
+// # Goroutines
+//
+// Run makes each call (a page, a job poll) on a goroutine of its own, which
+// lives as long as the call and its retries; results are handed to fn, and
+// Progress is called, on Run's goroutine only. Run returns after every one
+// of those goroutines has, and ctx reaches every call, retry wait and sleep.
 //
 // # Retries and the budget
 //
