@@ -29,8 +29,10 @@ import (
 // the job read have gaps; "errors-only", only the error rows (5% of the
 // records, at random) through /results?status=error, and
 // "errors-only-clustered", 5% at random and three runs of 400 failing
-// records (errors-only reads one page at a time; see BENCHMARKS.md for why).
-// Metrics, per read:
+// records (errors-only reads one page at a time; see BENCHMARKS.md for why);
+// "dense-one-at-a-time", the baseline in the same run: dense ids read with
+// MaxInFlight 1, as before issue 13 (a quarter of the records). Metrics,
+// per read:
 //
 //	budget-use   calls / (10 per second × wall time): the share of the budget the read used; goal ≥ 0.9
 //	calls        listing calls and job polls
@@ -54,6 +56,7 @@ func BenchmarkResultsLatency(b *testing.B) {
 			{name: "interleaved-1k", batch: 1000},
 			{name: "errors-only", errorsOnly: true},
 			{name: "errors-only-clustered", errorsOnly: true, clustered: true},
+			{name: "dense-one-at-a-time", oneAtATime: true},
 		} {
 			b.Run(fmt.Sprintf("latency=%v/%s", lat, sc.name), func(b *testing.B) {
 				benchResultsLatency(b, lat, sc)
@@ -68,6 +71,7 @@ type resultsScenario struct {
 	batch      int  // records per upload, a second job's batches between; 0: dense
 	errorsOnly bool // read only the error rows
 	clustered  bool // the errors come in runs (every record of 3 stretches of 400 fails) besides 5% at random
+	oneAtATime bool // the baseline: MaxInFlight 1, a quarter of the records
 }
 
 func resultsRecords() int {
@@ -80,6 +84,9 @@ func resultsRecords() int {
 func benchResultsLatency(b *testing.B, lat time.Duration, sc resultsScenario) {
 	batch, errorsOnly := sc.batch, sc.errorsOnly
 	n := resultsRecords()
+	if sc.oneAtATime {
+		n /= 4 // one page per round trip: 50 s at 1 s already
+	}
 	var calls, pages, rows, window int64
 	var wall time.Duration
 	for range b.N {
@@ -100,7 +107,11 @@ func benchResultsLatency(b *testing.B, lat time.Duration, sc resultsScenario) {
 				b.Fatal(err)
 			}
 		}
-		p, err := poller.New(c, poller.Config{ErrorsOnly: errorsOnly})
+		cfg := poller.Config{ErrorsOnly: errorsOnly}
+		if sc.oneAtATime {
+			cfg.MaxInFlight = 1
+		}
+		p, err := poller.New(c, cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
