@@ -27,6 +27,8 @@ type fakeJob struct {
 	sorted  []time.Time // final, sorted: processed(t) is a binary search
 	errored []time.Time // final of the error rows, sorted
 
+	latency time.Duration
+
 	mu       sync.Mutex
 	fault    func(call int) error // if set, may fail call number call (from 1)
 	calls    int
@@ -49,7 +51,13 @@ type fakeConfig struct {
 	retryRate float64       // share of records that retry once, out of order only
 	errorRate float64
 	idStep    int64 // gap between ids; 0 means 1
-	seed      uint64
+	// run and gap, if run > 0, make the ids come in runs of run ids with
+	// gap ids of another job's between runs (idStep is then ignored).
+	run, gap int64
+	// latency delays every call's answer, reported as its
+	// api.Response.Duration: the poller then keeps pages in flight.
+	latency time.Duration
+	seed    uint64
 }
 
 // newFakeJob schedules a job like the emulator's executor: one pick every
@@ -61,13 +69,18 @@ func newFakeJob(c fakeConfig) *fakeJob {
 	step := max(c.idStep, 1)
 	j := &fakeJob{
 		id:      42,
+		latency: c.latency,
 		start:   time.Now().Add(c.delay),
 		final:   make([]time.Time, c.n),
 		retry:   make([]time.Time, c.n),
 		outcome: make([]api.Status, c.n),
 	}
 	for i := range c.n {
-		j.ids = append(j.ids, 1000+int64(i)*step)
+		id := 1000 + int64(i)*step
+		if c.run > 0 {
+			id = 1000 + int64(i) + int64(i)/c.run*c.gap
+		}
+		j.ids = append(j.ids, id)
 		j.outcome[i] = api.StatusSuccess
 		if rng.Float64() < c.errorRate {
 			j.outcome[i] = api.StatusError
@@ -145,6 +158,10 @@ func (j *fakeJob) jobAt(t time.Time) api.Job {
 	job := api.Job{ID: j.id, Type: "person/upsert", Total: int64(j.n()), State: api.StateExecuting}
 	job.Processed = int64(j.processed(t))
 	job.Errors = int64(countUpTo(j.errored, t))
+	if job.Processed > 0 {
+		started, updated := j.start, j.sorted[job.Processed-1]
+		job.StartedAt, job.UpdatedAt = &started, &updated
+	}
 	if job.Processed == job.Total {
 		job.State = api.StateDone
 	}
@@ -175,21 +192,45 @@ func (j *fakeJob) begin(jobID int64) error {
 	return nil
 }
 
+// wait sleeps the latency, or until ctx is done.
+func (j *fakeJob) wait(ctx context.Context) error {
+	if j.latency <= 0 {
+		return nil
+	}
+	t := time.NewTimer(j.latency)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return &api.Error{Op: "fake", Err: ctx.Err()}
+	case <-t.C:
+		return nil
+	}
+}
+
 func (j *fakeJob) GetJob(ctx context.Context, id int64) (api.Job, api.Response, error) {
+	if err := j.wait(ctx); err != nil {
+		return api.Job{}, api.Response{}, err
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.jobCalls++
 	if err := j.begin(id); err != nil {
 		return api.Job{}, api.Response{}, err
 	}
-	return j.jobAt(time.Now()), api.Response{StatusCode: 200}, nil
+	return j.jobAt(time.Now()), api.Response{StatusCode: 200, Duration: j.latency}, nil
 }
 
 func (j *fakeJob) ListJobData(ctx context.Context, id int64, o api.ListOptions) ([]api.Result, api.Response, error) {
+	if err := j.wait(ctx); err != nil {
+		return nil, api.Response{}, err
+	}
 	return j.list("job_data", id, o)
 }
 
 func (j *fakeJob) ListResults(ctx context.Context, id int64, o api.ListOptions) ([]api.Result, api.Response, error) {
+	if err := j.wait(ctx); err != nil {
+		return nil, api.Response{}, err
+	}
 	return j.list("results", id, o)
 }
 
@@ -219,7 +260,7 @@ func (j *fakeJob) list(path string, id int64, o api.ListOptions) ([]api.Result, 
 		rows = append(rows, j.row(i, st))
 	}
 	call.rows = len(rows)
-	return rows, api.Response{StatusCode: 200}, nil
+	return rows, api.Response{StatusCode: 200, Duration: j.latency}, nil
 }
 
 // listCalls returns how many listing calls were made (failed ones included).

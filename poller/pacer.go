@@ -36,6 +36,13 @@ type pacer struct {
 	// (the rate was overestimated): learned from pages cut short, decayed
 	// while pages come back full.
 	slack float64
+	// shortSlept says a poll already came sooner than MinInterval after
+	// the one before, because the job was expected to end: that happens
+	// once.
+	shortSlept bool
+	// early counts the rows handed over before the first job poll
+	// answered (the first page goes out with it).
+	early int64
 }
 
 const (
@@ -72,11 +79,16 @@ func newPacer(cfg Config) *pacer {
 // job records a job poll made at now.
 func (p *pacer) job(now time.Time, j api.Job) {
 	started := !p.polled.IsZero()
+	if started && now.Sub(p.polled) < p.min {
+		p.shortSlept = true
+	}
 	moved := int64(0)
 	if started {
 		moved = max(j.Processed-p.processed, 0)
 	} else if p.known {
-		p.ahead = float64(j.Processed) // a fresh poll: every processed row is ahead
+		// A fresh poll: every processed row is ahead, but those the first
+		// page handed over already.
+		p.ahead = float64(j.Processed - p.early)
 	}
 	p.ahead += float64(moved)
 	p.processed = max(j.Processed, p.processed)
@@ -101,10 +113,33 @@ func (p *pacer) job(now time.Time, j api.Job) {
 	p.samples[p.nsamples] = sample{now, p.processed}
 	p.nsamples++
 	first := p.samples[0]
-	if dt := now.Sub(first.t).Seconds(); dt > 0 && p.processed > first.p {
+	switch dt := now.Sub(first.t).Seconds(); {
+	case dt > 0 && p.processed > first.p:
 		p.rate = float64(p.processed-first.p) / dt
+		if first.p == 0 && !p.done {
+			// The job started between the polls: the rise over the whole
+			// gap underestimates the rate, its time stamps do not.
+			p.rate = max(p.rate, stampRate(j))
+		}
+	case p.nsamples == 1 && !p.done:
+		// One poll cannot measure a rise, but the job's time stamps tell
+		// how long its processed records took: a first estimate, so that a
+		// job nearly done is not left a whole MinInterval.
+		p.rate = stampRate(j)
 	}
 	p.polled = now
+}
+
+// stampRate returns the rate the job's time stamps tell: its processed
+// records over the time from started_at to updated_at; 0 if they do not.
+func stampRate(j api.Job) float64 {
+	if j.Processed <= 0 || j.StartedAt == nil || j.UpdatedAt == nil {
+		return 0
+	}
+	if dt := j.UpdatedAt.Sub(*j.StartedAt).Seconds(); dt > 0 {
+		return float64(j.Processed) / dt
+	}
+	return 0
 }
 
 // estimate returns the processed counter extrapolated from the last job
@@ -122,23 +157,29 @@ func (p *pacer) aheadAt(now time.Time) float64 {
 	return p.ahead + p.estimate(now) - float64(p.processed)
 }
 
-// wantPage reports whether a page should be fetched at now.
-func (p *pacer) wantPage(now time.Time) bool {
+// wantPage reports whether a page should be read at now, pending being
+// the rows beyond the cursor already asked for (pages in flight, or read
+// and not handed over yet).
+func (p *pacer) wantPage(now time.Time, pending float64) bool {
 	switch {
 	case p.done:
 		return true
 	case p.errorsOnly || p.estimate(now) < 1:
 		return false
 	case !p.known:
-		return true
+		return pending == 0
 	}
-	return p.aheadAt(now)-p.slack >= float64(p.perPage)
+	return p.aheadAt(now)-p.slack-pending >= float64(p.perPage)
 }
 
 // page records a fetched page of n rows of which the first delivered were
 // handed over at now; blocked says a row that is not final stopped the page.
 func (p *pacer) page(now time.Time, delivered, n int, blocked bool) {
 	if p.errorsOnly {
+		return
+	}
+	if p.polled.IsZero() {
+		p.early += int64(delivered)
 		return
 	}
 	p.ahead -= float64(delivered)
@@ -159,32 +200,49 @@ func (p *pacer) page(now time.Time, delivered, n int, blocked bool) {
 	}
 }
 
-// next returns how long to sleep, and whether to poll the job on waking
-// (rather than only fetch a page). Every sleep lasts at least MinInterval.
-func (p *pacer) next(now time.Time) (time.Duration, bool) {
+// after returns when rows more records should be processed, stretched by
+// the margin; far in the future while the rate is unknown.
+func (p *pacer) after(now time.Time, rows float64) time.Time {
+	if p.rate <= 0 {
+		return now.Add(p.max)
+	}
+	d := time.Duration(max(rows, 0) / p.rate * float64(time.Second))
+	return now.Add(d + min(time.Duration(float64(d)*(margin-1)), p.min/2))
+}
+
+// pollAt returns when to poll the job next: when a poll is due (the gap
+// grows from MinInterval to MaxInterval while the job moves, the back-off
+// while it does not) or when the job should be done, and never sooner than
+// MinInterval after the last poll, except once: when the job should end
+// sooner than that, the poll comes when it should end.
+func (p *pacer) pollAt(now time.Time) time.Time {
 	if p.idle > 0 {
-		return p.idle, true
+		return p.polled.Add(p.idle)
 	}
 	if p.rate <= 0 {
-		return p.min, true
+		return p.polled.Add(p.min)
 	}
-	after := func(rows float64) time.Time {
-		d := time.Duration(max(rows, 0) / p.rate * float64(time.Second))
-		return now.Add(d + min(time.Duration(float64(d)*(margin-1)), p.min/2))
+	at := p.polled.Add(p.gap)
+	end := p.after(now, float64(p.total)-p.estimate(now))
+	if end.Before(at) {
+		at = end
 	}
-	// Poll the job when one is due (the gap grows from MinInterval to
-	// MaxInterval while the job moves) or when it should be done; fetch a
-	// page when one should be full.
-	jobAt := p.polled.Add(p.gap)
-	if end := after(float64(p.total) - p.estimate(now)); end.Before(jobAt) {
-		jobAt = end
+	floor := p.polled.Add(p.min)
+	if !p.shortSlept && end.Before(floor) {
+		floor = p.polled.Add(p.min / 20)
 	}
-	wake := jobAt
-	if !p.errorsOnly {
-		if full := after(float64(p.perPage) + p.slack - p.aheadAt(now)); full.Before(wake) {
-			wake = full
-		}
+	if at.Before(floor) {
+		at = floor
 	}
-	d := min(max(wake.Sub(now), p.min), p.max)
-	return d, !now.Add(d).Before(jobAt)
+	return at
+}
+
+// pageAt returns when the next page should be full, pending rows beyond
+// the cursor being already asked for; far in the future while the rate is
+// unknown or in errors-only mode.
+func (p *pacer) pageAt(now time.Time, pending float64) time.Time {
+	if p.errorsOnly {
+		return now.Add(p.max)
+	}
+	return p.after(now, float64(p.perPage)+p.slack+pending-p.aheadAt(now))
 }

@@ -17,10 +17,15 @@ const (
 	DefaultPerPage     = api.MaxPerPage
 	DefaultMinInterval = 2 * time.Second
 	DefaultMaxInterval = 30 * time.Second
+	DefaultMaxInFlight = 32
 )
 
 // Client is the part of *api.Client the poller uses. Each call is one
-// attempt; the poller retries.
+// attempt; the poller retries. The poller makes calls from several
+// goroutines at once (pages in flight, a job poll beside them), so a Client
+// must be safe for concurrent use, as *api.Client is. When the answers'
+// api.Response.Duration is zero (a fake), the poller reads one page at a
+// time.
 type Client interface {
 	GetJob(ctx context.Context, id int64) (api.Job, api.Response, error)
 	ListJobData(ctx context.Context, jobID int64, opts api.ListOptions) ([]api.Result, api.Response, error)
@@ -33,9 +38,10 @@ type Config struct {
 	// DefaultPerPage (100), the most the API gives per call.
 	PerPage int
 	// MinInterval is the shortest sleep of a poll (between two job polls,
-	// or between two wake-ups to fetch pages) and the first gap between job
+	// or between two wake-ups to fetch pages, but for one poll at the
+	// expected end of a job nearly done) and the first gap between job
 	// polls. Zero means DefaultMinInterval (2 s). It bounds the job polls,
-	// at most 1 + ⌈T/MinInterval⌉ for a poll lasting T plus retried
+	// at most 2 + ⌈T/MinInterval⌉ for a poll lasting T plus retried
 	// attempts, and it is about the lag between the job's end and Run's.
 	MinInterval time.Duration
 	// MaxInterval is the longest sleep: the gap between job polls that a
@@ -46,6 +52,13 @@ type Config struct {
 	// Retry retries each call (a job poll or a page). The zero value is the
 	// budget package's defaults: api.IsRetryable errors, 10 minutes at most.
 	Retry budget.RetryPolicy
+	// MaxInFlight caps the listing calls in flight at once. How many are
+	// in flight follows the measured latency and the pace the budget allows
+	// (see the package doc): one at a time when the network answers faster
+	// than the budget lets calls go, more when it does not. Zero means
+	// DefaultMaxInFlight (32: a budget of 10 calls a second stays the pace
+	// up to about 2.5 s of latency); 1 reads one page at a time.
+	MaxInFlight int
 	// ErrorsOnly hands over only the rows whose status is error, read from
 	// the results once the job is done; see the package doc. Default false:
 	// every row.
@@ -86,6 +99,10 @@ type Stats struct {
 	JobCalls  int64 // job polls, attempts included
 	PageCalls int64 // listing calls (job_data or results), attempts included
 	Retries   int64 // attempts that failed and were tried again
+	// Window is how many listing calls may be in flight at once now: 1
+	// while the network answers faster than the budget lets calls go;
+	// about the budget's rate × the latency, plus a quarter, when not.
+	Window int
 
 	Started  time.Time // when Run started
 	Finished time.Time // when Run returned; zero while it runs
@@ -115,6 +132,9 @@ func New(c Client, cfg Config) (*Poller, error) {
 	if cfg.MaxInterval == 0 {
 		cfg.MaxInterval = max(DefaultMaxInterval, cfg.MinInterval)
 	}
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
 	switch {
 	case cfg.PerPage < 1 || cfg.PerPage > api.MaxPerPage:
 		return nil, fmt.Errorf("poller: PerPage %d is outside 1..%d", cfg.PerPage, api.MaxPerPage)
@@ -122,6 +142,8 @@ func New(c Client, cfg Config) (*Poller, error) {
 		return nil, errors.New("poller: negative MinInterval or MaxInterval")
 	case cfg.MinInterval > cfg.MaxInterval:
 		return nil, fmt.Errorf("poller: MinInterval %v is above MaxInterval %v", cfg.MinInterval, cfg.MaxInterval)
+	case cfg.MaxInFlight < 0:
+		return nil, fmt.Errorf("poller: MaxInFlight %d is negative", cfg.MaxInFlight)
 	case cfg.StartAfter < 0:
 		return nil, fmt.Errorf("poller: StartAfter %d is negative", cfg.StartAfter)
 	}
@@ -146,21 +168,31 @@ func (p *Poller) Stats() Stats { return *p.stats.Load() }
 // Config.StartAfter.
 //
 // A job still open, or executing but waiting its turn (processed 0), is
-// polled with the back-off of the package doc until it moves. Run starts no
-// goroutines: it sleeps and calls on the caller's goroutine, and returns
-// promptly when ctx is done.
+// polled with the back-off of the package doc until it moves. Each call is
+// made on a goroutine of its own, so that several pages can be in flight;
+// Run waits for every one of them before it returns, and returns promptly
+// when ctx is done.
 func (p *Poller) Run(ctx context.Context, jobID int64, fn func(api.Result) error) (Stats, error) {
 	if !p.running.CompareAndSwap(false, true) {
 		return p.Stats(), errors.New("poller: Run called while another Run is polling")
 	}
 	defer p.running.Store(false)
 	r := &run{
-		p:      p,
-		jobID:  jobID,
-		fn:     fn,
-		cursor: p.cfg.StartAfter,
-		pace:   newPacer(p.cfg),
-		stats:  Stats{JobID: jobID, Cursor: p.cfg.StartAfter, Started: time.Now()},
+		p:        p,
+		jobID:    jobID,
+		fn:       fn,
+		cursor:   p.cfg.StartAfter,
+		frontier: p.cfg.StartAfter,
+		end:      -1,
+		anchored: p.cfg.StartAfter != 0,
+		pace:     newPacer(p.cfg),
+		win:      newWindow(p.cfg.MaxInFlight),
+		stats:    Stats{JobID: jobID, Cursor: p.cfg.StartAfter, Started: time.Now()},
+	}
+	if p.cfg.ErrorsOnly {
+		// One page at a time: predicted cursors miss on error ids (see the
+		// package doc and BENCHMARKS.md).
+		r.win.max = 1
 	}
 	r.publish(false)
 	err := r.loop(ctx)
@@ -176,161 +208,6 @@ func (p *Poller) Run(ctx context.Context, jobID int64, fn func(api.Result) error
 	return r.stats, err
 }
 
-// run is the state of one Run.
-type run struct {
-	p      *Poller
-	jobID  int64
-	fn     func(api.Result) error
-	cursor int64
-	pace   *pacer
-	stats  Stats // Run's own copy; published copies go to p.stats
-}
-
-func (r *run) loop(ctx context.Context) error {
-	cfg := &r.p.cfg
-	job, err := r.pollJob(ctx)
-	if err != nil {
-		return err
-	}
-	for {
-		for r.pace.wantPage(time.Now()) {
-			if r.finished(job) {
-				return nil
-			}
-			rows, err := r.fetch(ctx)
-			if err != nil {
-				return err
-			}
-			n, blocked, err := r.deliver(rows)
-			r.pace.page(time.Now(), n, len(rows), blocked)
-			if n > 0 {
-				r.publish(true)
-			}
-			if err != nil {
-				return err
-			}
-			if r.finished(job) {
-				return nil
-			}
-			if job.State == api.StateDone {
-				if !blocked && len(rows) < cfg.PerPage {
-					return nil // the end of a done job's rows
-				}
-				if blocked {
-					r.log(ctx, "the job is done but a row is not final; polling again")
-				}
-			}
-			if blocked {
-				break
-			}
-		}
-		d, poll := r.pace.next(time.Now())
-		r.log(ctx, "sleeping", slog.Duration("sleep", d), slog.Bool("poll", poll),
-			slog.Int64("processed", job.Processed), slog.Int64("total", job.Total),
-			slog.Float64("ahead", r.pace.aheadAt(time.Now())), slog.Float64("slack", r.pace.slack),
-			slog.Float64("rate", r.pace.rate))
-		if err := sleep(ctx, d); err != nil {
-			return err
-		}
-		if poll {
-			if job, err = r.pollJob(ctx); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// finished reports whether a fresh poll has handed over all it wants, so
-// that no listing call is needed to find the end: in full mode once it has
-// handed over as many rows as the job holds (the total is fixed once the job
-// executes), in errors-only mode once the job is done and it has handed
-// over the job's errors.
-func (r *run) finished(job api.Job) bool {
-	switch {
-	case r.p.cfg.StartAfter != 0:
-		return false
-	case r.p.cfg.ErrorsOnly:
-		return job.State == api.StateDone && r.stats.DeliveredErrors >= job.Errors
-	}
-	return job.State != api.StateOpen && r.stats.Delivered >= job.Total
-}
-
-func (r *run) pollJob(ctx context.Context) (api.Job, error) {
-	var job api.Job
-	err := r.retry(ctx, &r.stats.JobCalls, func(ctx context.Context) error {
-		var err error
-		job, _, err = r.p.c.GetJob(ctx, r.jobID)
-		return err
-	})
-	if err != nil {
-		return job, fmt.Errorf("polling the job: %w", err)
-	}
-	r.pace.job(time.Now(), job)
-	s := &r.stats
-	s.State, s.Total, s.Processed, s.Errors, s.Rate = job.State, job.Total, job.Processed, job.Errors, r.pace.rate
-	r.publish(true)
-	return job, nil
-}
-
-func (r *run) fetch(ctx context.Context) ([]api.Result, error) {
-	opts := api.ListOptions{After: r.cursor, PerPage: r.p.cfg.PerPage}
-	list, what := r.p.c.ListJobData, "listing job data"
-	if r.p.cfg.ErrorsOnly {
-		opts.Statuses = []api.Status{api.StatusError}
-		list, what = r.p.c.ListResults, "listing error results"
-	}
-	var rows []api.Result
-	err := r.retry(ctx, &r.stats.PageCalls, func(ctx context.Context) error {
-		var err error
-		rows, _, err = list(ctx, r.jobID, opts)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s after id %d: %w", what, r.cursor, err)
-	}
-	return rows, nil
-}
-
-// deliver hands the final prefix of rows to fn, moving the cursor row by
-// row, and reports how many rows it handed over and whether a row that is
-// not final stopped it.
-func (r *run) deliver(rows []api.Result) (n int, blocked bool, err error) {
-	for _, row := range rows {
-		switch {
-		case row.ID <= r.cursor:
-			continue // never hand a row over twice, whatever the server sends
-		case !row.Status.Final():
-			return n, true, nil
-		case r.p.cfg.ErrorsOnly && row.Status != api.StatusError:
-			r.cursor = row.ID // the job is done: a success row is final and unwanted
-			r.stats.Cursor = row.ID
-			continue
-		}
-		if err := r.fn(row); err != nil {
-			return n, false, fmt.Errorf("handling result %d: %w", row.ID, err)
-		}
-		n++
-		r.cursor = row.ID
-		r.stats.Cursor = row.ID
-		r.stats.Delivered++
-		if row.Status == api.StatusError {
-			r.stats.DeliveredErrors++
-		}
-	}
-	return n, false, nil
-}
-
-// retry runs op under the configured policy, counting attempts in calls.
-func (r *run) retry(ctx context.Context, calls *int64, op func(context.Context) error) error {
-	return r.p.cfg.Retry.Do(ctx, func(ctx context.Context, attempt int) error {
-		*calls++
-		if attempt > 1 {
-			r.stats.Retries++
-		}
-		return op(ctx)
-	})
-}
-
 // publish stores a snapshot for Stats and, if progress, calls the hook.
 func (r *run) publish(progress bool) {
 	if r.p.cfg.StartAfter == 0 && !r.p.cfg.ErrorsOnly {
@@ -343,27 +220,11 @@ func (r *run) publish(progress bool) {
 			s.State = api.StateDone
 		}
 	}
+	r.stats.JobCalls, r.stats.PageCalls, r.stats.Retries = r.jobCalls.Load(), r.pageCalls.Load(), r.retries.Load()
+	r.stats.Window = r.win.size
 	s := r.stats
 	r.p.stats.Store(&s)
 	if progress && r.p.cfg.Progress != nil {
 		r.p.cfg.Progress(s)
-	}
-}
-
-func (r *run) log(ctx context.Context, msg string, attrs ...slog.Attr) {
-	if l := r.p.cfg.Logger; l != nil {
-		l.LogAttrs(ctx, slog.LevelDebug, "poller: "+msg, append(attrs, slog.Int64("job", r.jobID))...)
-	}
-}
-
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
