@@ -163,7 +163,9 @@ func (r *run) pending() float64 {
 
 // fetch starts the listing call of the page at cursor after.
 func (r *run) fetch(ctx context.Context, after int64) {
-	open := r.job.State == api.StateOpen
+	// A job not polled yet (the first page goes out with the first poll)
+	// counts as open: a short page then proves nothing about the end.
+	open := r.job.State == api.StateOpen || r.job.State == ""
 	r.spawn(ctx, func(ctx context.Context, a *answer) {
 		opts := api.ListOptions{After: after, PerPage: r.p.cfg.PerPage}
 		list, what := r.p.c.ListJobData, "listing job data"
