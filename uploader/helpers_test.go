@@ -123,3 +123,12 @@ func checkOnce(t testing.TB, srv *apitest.Server, job int64, want [][]byte) {
 			job, len(got), len(want), missing, dup, len(count))
 	}
 }
+
+// countRecords returns how many times each record occurs in recs.
+func countRecords(recs [][]byte) map[string]int {
+	n := make(map[string]int, len(recs))
+	for _, r := range recs {
+		n[string(r)]++
+	}
+	return n
+}
