@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"runtime"
+	"runtime/metrics"
 	"sync"
 	"testing"
 	"time"
@@ -59,15 +61,25 @@ func uploadJSONL(b *testing.B) []byte {
 	return uploadInput
 }
 
+// benchEnv is an emulator, a client of it and an open job.
+type benchEnv struct {
+	srv    *apitest.Server
+	client *api.Client
+	job    int64
+	tr     *http.Transport
+}
+
 // benchServer starts an emulator with cfg, a client of it paced by bud
-// (nil: no budget) and an open job.
-func benchServer(b *testing.B, cfg apitest.Config, bud *budget.Budget) (*apitest.Server, *api.Client, int64) {
+// (nil: no budget) and an open job. An iteration's environment must be
+// released with close: the emulator holds every record it stored, and one
+// kept alive per iteration grows the heap with b.N (the cleanup registered
+// here holds only the benchEnv, which close empties).
+func benchServer(b *testing.B, cfg apitest.Config, bud *budget.Budget) *benchEnv {
 	b.Helper()
 	cfg.ProcessRate = apitest.NoLimit
-	srv := apitest.NewServer(cfg)
-	tr := api.DefaultTransport()
-	b.Cleanup(func() { tr.CloseIdleConnections(); srv.Close() })
-	acfg := api.Config{APIKey: benchKey, BaseURL: srv.URL, HTTPClient: &http.Client{Timeout: time.Minute, Transport: tr}}
+	e := &benchEnv{srv: apitest.NewServer(cfg), tr: api.DefaultTransport()}
+	b.Cleanup(e.close)
+	acfg := api.Config{APIKey: benchKey, BaseURL: e.srv.URL, HTTPClient: &http.Client{Timeout: time.Minute, Transport: e.tr}}
 	if bud != nil {
 		acfg.Budget = bud
 	}
@@ -79,7 +91,49 @@ func benchServer(b *testing.B, cfg apitest.Config, bud *budget.Budget) (*apitest
 	if err != nil {
 		b.Fatal(err)
 	}
-	return srv, c, job.ID
+	e.client, e.job = c, job.ID
+	return e
+}
+
+// close stops the emulator and drops every reference to it and its records.
+func (e *benchEnv) close() {
+	if e.srv == nil {
+		return
+	}
+	e.tr.CloseIdleConnections()
+	e.srv.Close()
+	*e = benchEnv{}
+}
+
+// heapPeak samples the heap (live and not yet swept objects, as
+// runtime.MemStats.HeapAlloc) every few milliseconds until stop is called,
+// which returns the largest sample in bytes.
+func heapPeak() (stop func() uint64) {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() uint64 {
+		metrics.Read(sample)
+		return sample[0].Value.Uint64()
+	}
+	done := make(chan struct{})
+	peak := make(chan uint64)
+	go func() {
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		p := read()
+		for {
+			select {
+			case <-done:
+				peak <- max(p, read())
+				return
+			case <-tick.C:
+				p = max(p, read())
+			}
+		}
+	}()
+	return func() uint64 {
+		close(done)
+		return <-peak
+	}
 }
 
 // source adapts a chunker to uploader.Source.
@@ -90,25 +144,37 @@ func (s source) Next() (uploader.Batch, error) {
 	return uploader.Batch(bt), err
 }
 
-// naiveRate uploads the first n records one per POST, sequentially, and
-// returns records per second.
-func naiveRate(b *testing.B, input []byte, n int) float64 {
+// naiveRate uploads records of input one per POST, sequentially, for at
+// least minDuration (starting over at the end of the input), and returns
+// records per second.
+func naiveRate(b *testing.B, input []byte, minDuration time.Duration) float64 {
 	b.Helper()
-	_, c, job := benchServer(b, apitest.Config{RateLimit: apitest.NoLimit}, nil)
+	e := benchServer(b, apitest.Config{RateLimit: apitest.NoLimit}, nil)
+	defer e.close()
 	sc := bufio.NewScanner(bytes.NewReader(input))
+	n := 0
 	start := time.Now()
-	for i := 0; i < n && sc.Scan(); i++ {
+	for time.Since(start) < minDuration {
+		if !sc.Scan() {
+			sc = bufio.NewScanner(bytes.NewReader(input))
+			continue
+		}
 		body := append(append([]byte(`{"data":[`), sc.Bytes()...), "]}"...)
-		if _, _, err := c.CreateJobData(context.Background(), job, body); err != nil {
+		if _, _, err := e.client.CreateJobData(context.Background(), e.job, body); err != nil {
 			b.Fatal(err)
 		}
+		n++
 	}
 	return float64(n) / time.Since(start).Seconds()
 }
 
 func BenchmarkUpload(b *testing.B) {
 	input := uploadJSONL(b)
-	naive := naiveRate(b, input, max(uploadCount()/100, 200))
+	naiveTime := time.Second
+	if testing.Short() {
+		naiveTime = 100 * time.Millisecond
+	}
+	naive := naiveRate(b, input, naiveTime)
 	b.Logf("naive, one record per POST: %.0f records/s", naive)
 	for _, cfg := range []struct {
 		workers, records int
@@ -118,27 +184,34 @@ func BenchmarkUpload(b *testing.B) {
 			b.ReportAllocs()
 			var elapsed time.Duration
 			var st uploader.Stats
+			runtime.GC() // start from what this benchmark holds, not the previous one's garbage
+			peak := heapPeak()
 			for range b.N {
-				srv, c, job := benchServer(b, apitest.Config{RateLimit: apitest.NoLimit}, budget.Unlimited())
+				e := benchServer(b, apitest.Config{RateLimit: apitest.NoLimit}, budget.Unlimited())
 				ch, err := chunker.New(bytes.NewReader(input), chunker.Config{Format: chunker.FormatJSONL, MaxRecords: cfg.records})
 				if err != nil {
 					b.Fatal(err)
 				}
-				u, err := uploader.New(uploader.Config{Client: c, Workers: cfg.workers})
+				u, err := uploader.New(uploader.Config{Client: e.client, Workers: cfg.workers})
 				if err != nil {
 					b.Fatal(err)
 				}
 				start := time.Now()
-				st, err = u.Upload(context.Background(), job, source{ch})
+				st, err = u.Upload(context.Background(), e.job, source{ch})
 				elapsed += time.Since(start)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if got := srv.Stats().RecordsStored; got != int64(uploadCount()) {
+				if got := e.srv.Stats().RecordsStored; got != int64(uploadCount()) {
 					b.Fatalf("emulator stored %d records; want %d", got, uploadCount())
 				}
 				ch.Close()
-				srv.Close()
+				e.close()
+			}
+			heap := float64(peak()) / (1 << 20)
+			b.ReportMetric(heap, "peak-heap-MiB")
+			if heap > 200 {
+				b.Errorf("peak heap %.0f MiB over %d iterations; want < 200 MiB (one iteration's emulator and input)", heap, b.N)
 			}
 			rate := float64(b.N*uploadCount()) / elapsed.Seconds()
 			b.ReportMetric(rate, "records/s")
@@ -174,7 +247,8 @@ func BenchmarkUploadBudget(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				srv, c, job := benchServer(b, apitest.Config{RateLimit: limit, RateWindow: window}, bud)
+				e := benchServer(b, apitest.Config{RateLimit: limit, RateWindow: window}, bud)
+				srv := e.srv
 				ctx, stop := context.WithCancel(context.Background())
 				var other sync.WaitGroup
 				var spent int64
@@ -200,16 +274,17 @@ func BenchmarkUploadBudget(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				u, err := uploader.New(uploader.Config{Client: c, Workers: 4})
+				u, err := uploader.New(uploader.Config{Client: e.client, Workers: 4})
 				if err != nil {
 					b.Fatal(err)
 				}
 				start := time.Now()
-				st, err := u.Upload(ctx, job, source{ch})
+				st, err := u.Upload(ctx, e.job, source{ch})
 				elapsed := time.Since(start)
 				stop()
 				other.Wait()
 				ch.Close()
+				e.close()
 				if err != nil {
 					b.Fatal(err)
 				}
