@@ -85,15 +85,24 @@ func TestFaultsStoreEveryRecordOnce(t *testing.T) {
 //     least as often as in the input, and the surplus is exactly
 //     Stats.Duplicates.
 func TestFaultsRepeatedRecords(t *testing.T) {
+	// Content rounds settled in both modes: with resend=false every seed
+	// may end as unresolvable on a loaded machine (seen twice in 30 runs
+	// under -race), so only the two modes together must settle one.
+	var resolved atomic.Int64
 	for _, resend := range []bool{false, true} {
 		t.Run(fmt.Sprintf("resend=%v", resend), func(t *testing.T) {
 			t.Parallel()
-			testRepeatedRecords(t, resend)
+			testRepeatedRecords(t, resend, &resolved)
 		})
 	}
+	t.Cleanup(func() {
+		if !t.Failed() && resolved.Load() == 0 {
+			t.Errorf("no content round settled; the test does not test them")
+		}
+	})
 }
 
-func testRepeatedRecords(t *testing.T, resend bool) {
+func testRepeatedRecords(t *testing.T, resend bool, settled *atomic.Int64) {
 	var resolved, unresolvable, duplicates atomic.Int64
 	for seed := range uint64(8) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
@@ -153,8 +162,6 @@ func testRepeatedRecords(t *testing.T, resend bool) {
 	t.Cleanup(func() {
 		t.Logf("content rounds settled: %d; stopped as unresolvable: %d of 8; records stored twice: %d",
 			resolved.Load(), unresolvable.Load(), duplicates.Load())
-		if !t.Failed() && resolved.Load() == 0 {
-			t.Errorf("no content round settled; the test does not test them")
-		}
+		settled.Add(resolved.Load())
 	})
 }
