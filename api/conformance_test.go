@@ -76,7 +76,10 @@ func TestFlowS1(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("CreateJobData = %d, %v; want 2", n, err)
 	}
-	got, _, _ := c.GetJob(ctx, job.ID)
+	got, _, err := c.GetJob(ctx, job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got.Total != 2 || got.State != api.StateOpen {
 		t.Errorf("after upload: total %d state %s; want 2 open (total visible while open)", got.Total, got.State)
 	}
@@ -88,26 +91,17 @@ func TestFlowS1(t *testing.T) {
 	if up.State != api.StateExecuting || !up.ReadyToExecute || up.MarkedReadyAt == nil {
 		t.Errorf("after PUT ready: %+v; want executing, ready, marked_ready_at set", up)
 	}
-	rows, _, _ := c.ListResults(ctx, job.ID, api.ListOptions{})
-	if got, _, _ := c.GetJob(ctx, job.ID); got.State != api.StateDone && len(rows) != 0 {
+	rows, _, err := c.ListResults(ctx, job.ID, api.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := c.GetJob(ctx, job.ID); err != nil {
+		t.Fatal(err)
+	} else if got.State != api.StateDone && len(rows) != 0 {
 		t.Errorf("results before done = %d rows; want none", len(rows))
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		j, _, err := c.GetJob(ctx, job.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if j.State == api.StateDone {
-			if j.Processed != 2 || j.StartedAt == nil || j.FinishedAt == nil {
-				t.Errorf("done job = %+v; want processed 2, started_at and finished_at set", j)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job never done: %+v", j)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if j := waitDone(t, c, job.ID); j.Processed != 2 || j.StartedAt == nil || j.FinishedAt == nil {
+		t.Errorf("done job = %+v; want processed 2, started_at and finished_at set", j)
 	}
 	rows, _, err = c.ListResults(ctx, job.ID, api.ListOptions{PerPage: 100})
 	if err != nil || len(rows) != 2 {
@@ -139,8 +133,13 @@ func TestSection11Errors(t *testing.T) {
 	if open.Name == nil || *open.Name != "n" {
 		t.Errorf("name = %v; want n", open.Name)
 	}
-	closed, _, _ := c.CreateJob(ctx, api.CreateJobRequest{Type: "person/upsert"})
-	c.CreateJobData(ctx, closed.ID, body(`{"email_address":"a@b.c"}`))
+	closed, _, err := c.CreateJob(ctx, api.CreateJobRequest{Type: "person/upsert"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.CreateJobData(ctx, closed.ID, body(`{"email_address":"a@b.c"}`)); err != nil {
+		t.Fatal(err)
+	}
 	ready := true
 	if _, _, err := c.UpdateJob(ctx, closed.ID, api.UpdateJobRequest{ReadyToExecute: &ready}); err != nil {
 		t.Fatal(err)
@@ -213,9 +212,9 @@ func TestListsAndCursor(t *testing.T) {
 	if err != nil || len(jobs) != 1 || jobs[0].ID != ids[1] {
 		t.Fatalf("ListJobs(after %d, 1) = %v, %v; want job %d", ids[0], jobs, err, ids[1])
 	}
-	jobs, _, _ = c.ListJobs(ctx, api.ListJobsOptions{States: []api.State{api.StateOpen, api.StateDone}})
-	if len(jobs) != 3 {
-		t.Errorf("ListJobs(open,done) = %d jobs; want 3", len(jobs))
+	jobs, _, err = c.ListJobs(ctx, api.ListJobsOptions{States: []api.State{api.StateOpen, api.StateDone}})
+	if err != nil || len(jobs) != 3 {
+		t.Errorf("ListJobs(open,done) = %d jobs, %v; want 3", len(jobs), err)
 	}
 	recs := make([]string, 250)
 	for i := range recs {
@@ -231,7 +230,10 @@ func TestListsAndCursor(t *testing.T) {
 	// Default page 25, cursor walks ascending ids, every status pending while open.
 	var after int64
 	var seen int
-	for {
+	for page := 0; ; page++ {
+		if page > 250/25 {
+			t.Fatalf("the cursor walk is still going after %d pages of 25 for 250 rows", page)
+		}
 		rows, _, err := c.ListJobData(ctx, ids[0], api.ListOptions{After: after})
 		if err != nil {
 			t.Fatal(err)
@@ -254,16 +256,11 @@ func TestListsAndCursor(t *testing.T) {
 		t.Errorf("cursor walk saw %d rows; want 250", seen)
 	}
 	ready := true
-	c.UpdateJob(ctx, ids[0], api.UpdateJobRequest{ReadyToExecute: &ready})
-	for {
-		j, _, _ := c.GetJob(ctx, ids[0])
-		if j.State == api.StateDone {
-			if j.Errors != 25 {
-				t.Errorf("errors = %d; want 25", j.Errors)
-			}
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
+	if _, _, err := c.UpdateJob(ctx, ids[0], api.UpdateJobRequest{ReadyToExecute: &ready}); err != nil {
+		t.Fatal(err)
+	}
+	if j := waitDone(t, c, ids[0]); j.Errors != 25 {
+		t.Errorf("errors = %d; want 25", j.Errors)
 	}
 	rows, _, err := c.ListResults(ctx, ids[0], api.ListOptions{PerPage: 100, Statuses: []api.Status{api.StatusError}})
 	if err != nil || len(rows) != 25 {
@@ -305,26 +302,70 @@ func TestExecutionOneJobAtATime(t *testing.T) {
 	ready := true
 	var ids []int64
 	for range 2 {
-		j, _, _ := c.CreateJob(ctx, api.CreateJobRequest{Type: "person/upsert"})
-		c.CreateJobData(ctx, j.ID, body(`{"email_address":"a@b.c"}`, `{"email_address":"b@b.c"}`, `{"email_address":"c@b.c"}`))
-		c.UpdateJob(ctx, j.ID, api.UpdateJobRequest{ReadyToExecute: &ready})
+		j, _, err := c.CreateJob(ctx, api.CreateJobRequest{Type: "person/upsert"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.CreateJobData(ctx, j.ID, body(`{"email_address":"a@b.c"}`, `{"email_address":"b@b.c"}`, `{"email_address":"c@b.c"}`)); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.UpdateJob(ctx, j.ID, api.UpdateJobRequest{ReadyToExecute: &ready}); err != nil {
+			t.Fatal(err)
+		}
 		ids = append(ids, j.ID)
 	}
-	for {
+	poll(t, "waiting for the second job", func() (bool, error) {
 		// Read the second job first: done is terminal, so if the first
 		// job is still not done afterwards, it was not done when the
 		// second was read either. The other order races with the
 		// executor finishing the first job between the two reads.
-		b, _, _ := c.GetJob(ctx, ids[1])
-		a, _, _ := c.GetJob(ctx, ids[0])
+		b, _, err := c.GetJob(ctx, ids[1])
+		if err != nil {
+			return false, err
+		}
+		a, _, err := c.GetJob(ctx, ids[0])
+		if err != nil {
+			return false, err
+		}
 		if b.Processed > 0 && a.State != api.StateDone {
 			t.Fatalf("second job processing (%d) while the first is %s", b.Processed, a.State)
 		}
 		if a.State != api.StateDone && b.State != api.StateExecuting {
 			t.Fatalf("waiting job state %s; want executing (no queued state exists)", b.State)
 		}
-		if b.State == api.StateDone {
-			break
+		return b.State == api.StateDone, nil
+	})
+}
+
+// waitDone polls job id until it is done and returns it.
+func waitDone(t *testing.T, c *api.Client, id int64) api.Job {
+	t.Helper()
+	var j api.Job
+	poll(t, fmt.Sprintf("waiting for job %d to be done", id), func() (bool, error) {
+		var err error
+		j, _, err = c.GetJob(context.Background(), id)
+		return j.State == api.StateDone, err
+	})
+	return j
+}
+
+// poll calls f every few milliseconds until it reports done. It fails t at
+// f's first error, or when f is still not done after 10 s, so that a broken
+// emulator fails fast instead of hanging to the test binary's timeout. The
+// bound guards against a hang; it is not a speed requirement.
+func poll(t *testing.T, what string, f func() (done bool, err error)) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		done, err := f()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still not done after 10 s", what)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -262,7 +264,7 @@ func runCommand(b *testing.B, spec runSpec) runOutcome {
 		wantRows = job.Errors
 	}
 	if s.Error != "" || job.State != "done" || job.Total != int64(spec.records) || s.Failed != job.Errors ||
-		s.Succeeded+s.Failed != job.Total || countRows(b, results) != wantRows {
+		s.Succeeded+s.Failed != job.Total || checkRows(b, results) != wantRows {
 		b.Fatalf("run ended %s with %q: job %d holds %d records, %d errors; summary says %d succeeded, %d failed; want %d records, each result once",
 			job.State, s.Error, s.JobID, job.Total, job.Errors, s.Succeeded, s.Failed, spec.records)
 	}
@@ -280,7 +282,7 @@ func runCommand(b *testing.B, spec runSpec) runOutcome {
 		}
 	}
 	if out.calls != s.APICalls {
-		b.Logf("the emulator answered %d calls; the summary counts %d", out.calls, s.APICalls)
+		b.Fatalf("the emulator answered %d calls; the summary's api_calls is %d", out.calls, s.APICalls)
 	}
 	if rss, err := os.ReadFile(rssFile); err == nil {
 		var floor int64
@@ -299,30 +301,48 @@ func runCommand(b *testing.B, spec runSpec) runOutcome {
 	return out
 }
 
-// countRows counts the lines of the results files in dir.
-func countRows(b *testing.B, dir string) int64 {
+// checkRows reads the results files in dir and returns how many rows they
+// hold, failing b unless every row's result id is distinct: a result
+// written twice (and one missing, so that the count still matches) fails.
+// Rows are JSON Lines that begin {"id":N, (poller.JSONLines).
+func checkRows(b *testing.B, dir string) int64 {
 	b.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "*-*.jsonl"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	var n int64
+	var ids []int64
 	for _, name := range files {
 		f, err := os.Open(name)
 		if err != nil {
 			b.Fatal(err)
 		}
-		buf := make([]byte, 1<<20)
-		for {
-			k, err := f.Read(buf)
-			n += int64(bytes.Count(buf[:k], []byte{'\n'}))
-			if err != nil {
-				break
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<24)
+		for sc.Scan() {
+			rest, ok := bytes.CutPrefix(sc.Bytes(), []byte(`{"id":`))
+			end := bytes.IndexByte(rest, ',')
+			if !ok || end < 0 {
+				b.Fatalf("%s: row %d does not begin with its id: %.80q", name, len(ids)+1, sc.Bytes())
 			}
+			id, err := strconv.ParseInt(string(rest[:end]), 10, 64)
+			if err != nil {
+				b.Fatalf("%s: row %d: id: %v", name, len(ids)+1, err)
+			}
+			ids = append(ids, id)
+		}
+		if err := sc.Err(); err != nil {
+			b.Fatalf("%s: %v", name, err)
 		}
 		f.Close()
 	}
-	return n
+	slices.Sort(ids)
+	for i := 1; i < len(ids); i++ {
+		if ids[i] == ids[i-1] {
+			b.Fatalf("result %d is in the results files more than once", ids[i])
+		}
+	}
+	return int64(len(ids))
 }
 
 // gcLine matches the heap sizes of a gctrace line: "..., 12->14->6 MB, ...":

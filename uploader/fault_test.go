@@ -85,15 +85,24 @@ func TestFaultsStoreEveryRecordOnce(t *testing.T) {
 //     least as often as in the input, and the surplus is exactly
 //     Stats.Duplicates.
 func TestFaultsRepeatedRecords(t *testing.T) {
+	// Content rounds settled in both modes: with resend=false every seed
+	// may end as unresolvable on a loaded machine (seen twice in 30 runs
+	// under -race), so only the two modes together must settle one.
+	var resolved atomic.Int64
 	for _, resend := range []bool{false, true} {
 		t.Run(fmt.Sprintf("resend=%v", resend), func(t *testing.T) {
 			t.Parallel()
-			testRepeatedRecords(t, resend)
+			testRepeatedRecords(t, resend, &resolved)
 		})
 	}
+	t.Cleanup(func() {
+		if !t.Failed() && resolved.Load() == 0 {
+			t.Errorf("no content round settled; the test does not test them")
+		}
+	})
 }
 
-func testRepeatedRecords(t *testing.T, resend bool) {
+func testRepeatedRecords(t *testing.T, resend bool, settled *atomic.Int64) {
 	var resolved, unresolvable, duplicates atomic.Int64
 	for seed := range uint64(8) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
@@ -118,8 +127,13 @@ func testRepeatedRecords(t *testing.T, resend bool) {
 			held := env.srv.Records(testKey, env.job)
 			if errors.Is(err, ErrUnresolvable) && !resend {
 				unresolvable.Add(1)
-				if len(held) > len(recs) {
-					t.Errorf("the job holds %d records of %d after stopping", len(held), len(recs))
+				// Nothing in doubt was resent: no record is held more
+				// often than the input has it.
+				want := countRecords(recs)
+				for r, n := range countRecords(held) {
+					if n > want[r] {
+						t.Errorf("record %s: held %d times after stopping; the input has it %d times", r, n, want[r])
+					}
 				}
 				return
 			}
@@ -128,10 +142,7 @@ func testRepeatedRecords(t *testing.T, resend bool) {
 			}
 			resolved.Add(st.ContentReconciliations)
 			duplicates.Add(st.Duplicates)
-			want := map[string]int{}
-			for _, r := range recs {
-				want[string(r)]++
-			}
+			want := countRecords(recs)
 			for _, r := range held {
 				want[string(r)]--
 			}
@@ -151,8 +162,6 @@ func testRepeatedRecords(t *testing.T, resend bool) {
 	t.Cleanup(func() {
 		t.Logf("content rounds settled: %d; stopped as unresolvable: %d of 8; records stored twice: %d",
 			resolved.Load(), unresolvable.Load(), duplicates.Load())
-		if !t.Failed() && resolved.Load() == 0 {
-			t.Errorf("no content round settled; the test does not test them")
-		}
+		settled.Add(resolved.Load())
 	})
 }

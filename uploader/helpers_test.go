@@ -6,6 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,7 +32,9 @@ type testEnv struct {
 }
 
 // newEnv starts an emulator with cfg and opens a job. timeout bounds each
-// HTTP attempt (0: 10 s); b paces the client (nil: unlimited).
+// HTTP attempt (0: 10 s); b paces the client (nil: unlimited). The client
+// reaches the emulator through a handoff (see there); other clients made
+// with newClient reach it directly.
 func newEnv(t testing.TB, cfg apitest.Config, timeout time.Duration, b *budget.Budget) *testEnv {
 	t.Helper()
 	if cfg.ProcessRate == 0 {
@@ -35,8 +42,18 @@ func newEnv(t testing.TB, cfg apitest.Config, timeout time.Duration, b *budget.B
 	}
 	srv := apitest.NewServer(cfg)
 	t.Cleanup(srv.Close)
-	client := newClient(t, srv, timeout, b)
-	job, _, err := client.CreateJob(context.Background(), api.CreateJobRequest{Type: "person/upsert"})
+	h := &handoff{done: map[string]*handoffEntry{}}
+	front := httptest.NewServer(h.handler(srv.Emulator))
+	// Before srv.Close: release the requests faults delay, then wait for
+	// the front's requests.
+	t.Cleanup(func() { srv.Emulator.Close(); front.Close() })
+	client := newClientAt(t, front.URL, timeout, b, func(rt http.RoundTripper) http.RoundTripper {
+		return &handoffTransport{h: h, base: rt}
+	})
+	// The job is made by a client without the test's timeout: a 300 ms
+	// timeout meant for stalled uploads failed the setup now and then on
+	// a loaded machine.
+	job, _, err := newClient(t, srv, 0, nil).CreateJob(context.Background(), api.CreateJobRequest{Type: "person/upsert"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,12 +62,23 @@ func newEnv(t testing.TB, cfg apitest.Config, timeout time.Duration, b *budget.B
 
 func newClient(t testing.TB, srv *apitest.Server, timeout time.Duration, b *budget.Budget) *api.Client {
 	t.Helper()
+	return newClientAt(t, srv.URL, timeout, b, nil)
+}
+
+// newClientAt returns a client of the emulator at url; wrap, when set,
+// wraps its transport.
+func newClientAt(t testing.TB, url string, timeout time.Duration, b *budget.Budget, wrap func(http.RoundTripper) http.RoundTripper) *api.Client {
+	t.Helper()
 	if timeout == 0 {
 		timeout = 10 * time.Second
 	}
 	tr := api.DefaultTransport()
 	t.Cleanup(tr.CloseIdleConnections)
-	cfg := api.Config{APIKey: testKey, BaseURL: srv.URL, HTTPClient: &http.Client{Timeout: timeout, Transport: tr}}
+	var rt http.RoundTripper = tr
+	if wrap != nil {
+		rt = wrap(tr)
+	}
+	cfg := api.Config{APIKey: testKey, BaseURL: url, HTTPClient: &http.Client{Timeout: timeout, Transport: rt}}
 	if b != nil {
 		cfg.Budget = b
 	}
@@ -122,4 +150,109 @@ func checkOnce(t testing.TB, srv *apitest.Server, job int64, want [][]byte) {
 		t.Fatalf("job %d holds %d records for %d sent: %d missing, %d stored more than once, %d unknown",
 			job, len(got), len(want), missing, dup, len(count))
 	}
+}
+
+// countRecords returns how many times each record occurs in recs.
+func countRecords(recs [][]byte) map[string]int {
+	n := make(map[string]int, len(recs))
+	for _, r := range recs {
+		n[string(r)]++
+	}
+	return n
+}
+
+// A handoff makes an HTTP attempt that fails on the client's side (a
+// timeout, a reset) end, as the uploader sees it, only once the emulator
+// has finished handling it, and tells the emulator when the client gave
+// up, as a server sees a closed connection. An attempt the client saw end
+// is then over on the server too, which is what the uploader's
+// reconciliation relies on ("nothing is in flight").
+//
+// Without it, a POST whose client gave up before the emulator began to
+// handle it (a 300 ms timeout on a loaded machine under -race) was still
+// read from the socket buffer and stored later, after a reconciliation
+// round had counted the job; the uploader then rightly stopped with
+// ErrForeignWrites, and the fault tests failed now and then. (The emulator
+// does not see a client close while it has not read a request body to EOF,
+// so its stalls also outlived the client's timeout.)
+type handoff struct {
+	next atomic.Int64
+	mu   sync.Mutex
+	done map[string]*handoffEntry // by attempt id
+}
+
+// A handoffEntry is one attempt's: gaveUp ends when the client's
+// RoundTrip failed, handled is closed when the handler returned. It is
+// deleted once both the handler and the client are done with it.
+type handoffEntry struct {
+	gaveUp  context.Context
+	giveUp  context.CancelFunc
+	handled chan struct{}
+	refs    int
+}
+
+const handoffHeader = "X-Test-Attempt"
+
+func (h *handoff) handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(handoffHeader)
+		if id == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		e := h.entry(id)
+		defer h.release(id)
+		defer close(e.handled)
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		defer context.AfterFunc(e.gaveUp, cancel)()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func (h *handoff) entry(id string) *handoffEntry {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	e, ok := h.done[id]
+	if !ok {
+		e = &handoffEntry{handled: make(chan struct{}), refs: 2}
+		e.gaveUp, e.giveUp = context.WithCancel(context.Background())
+		h.done[id] = e
+	}
+	return e
+}
+
+func (h *handoff) release(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if e := h.done[id]; e != nil {
+		if e.refs--; e.refs == 0 {
+			e.giveUp()
+			delete(h.done, id)
+		}
+	}
+}
+
+type handoffTransport struct {
+	h    *handoff
+	base http.RoundTripper
+}
+
+func (t *handoffTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	id := strconv.FormatInt(t.h.next.Add(1), 10)
+	var wrote atomic.Bool // some of the request reached the server
+	ctx := httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})
+	req = req.Clone(ctx)
+	req.Header.Set(handoffHeader, id)
+	e := t.h.entry(id)
+	defer t.h.release(id)
+	resp, err := t.base.RoundTrip(req)
+	if err != nil && wrote.Load() {
+		e.giveUp()
+		select {
+		case <-e.handled:
+		case <-time.After(5 * time.Second): // the server never read the whole request
+		}
+	}
+	return resp, err
 }
