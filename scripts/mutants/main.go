@@ -52,7 +52,7 @@ var mutants = []mutant{
 	},
 	{
 		name: "cursor past a non-final row",
-		file: "poller/poller.go",
+		file: "poller/pages.go",
 		edits: [][2]string{{
 			"\t\tcase !row.Status.Final():\n\t\t\treturn n, true, nil\n",
 			"\t\tcase !row.Status.Final():\n\t\t\tcontinue\n",
@@ -247,7 +247,11 @@ func (m mutant) test(dir string, timeout time.Duration) (string, []byte) {
 		for _, l := range strings.Split(strings.TrimSpace(string(m[1])), "\n") {
 			running = append(running, strings.Fields(l)[0])
 		}
-		return fmt.Sprintf("caught, by a hang: %s timed out after %v", summarize(running), timeout), out
+		hang := fmt.Sprintf("%s timed out after %v", summarize(running), timeout)
+		if len(names) > 0 {
+			return "caught by " + summarize(names) + " (and " + hang + ")", out
+		}
+		return "caught, by a hang: " + hang, out
 	}
 	if len(names) == 0 {
 		return "caught: the test binary failed (" + firstLine(out) + ")", out
