@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"time"
 
 	"github.com/bulkload/bulkload/api"
 	"github.com/bulkload/bulkload/budget"
+	"github.com/bulkload/bulkload/uploader"
 )
 
 // retry is the policy of the op's own calls (create, get, ready): the
@@ -69,13 +71,13 @@ func (o *op) createJob(ctx context.Context, typ, name string) (api.Job, error) {
 				return err
 			}
 			if found.ID != 0 {
-				job = found
+				job = found // found, not created by this answer: read it again
 				return nil
 			}
 		}
-		j, _, err := o.client.CreateJob(ctx, api.CreateJobRequest{Type: typ, Name: name})
+		j, resp, err := o.client.CreateJob(ctx, api.CreateJobRequest{Type: typ, Name: name})
 		if err == nil {
-			job = j
+			job, o.rtt, o.fresh = j, resp.Duration, true
 			return nil
 		}
 		if api.IsAmbiguous(err) {
@@ -151,4 +153,19 @@ func (o *op) markReady(ctx context.Context) error {
 	}
 	o.set.Ready = true
 	return o.save()
+}
+
+// workers is how many uploads to run at once: Config.Workers, or sized to
+// the API: enough calls in flight to use the budget's rate given the
+// round trip of the job calls (rate × latency, with a margin), at least
+// uploader.DefaultWorkers, at most 16.
+func (o *op) workers() int {
+	if o.set.Workers > 0 {
+		return o.set.Workers
+	}
+	rate := 10.0 // Salesloft's default budget, 600 a minute
+	if b := o.l.cfg.Budget; b != nil {
+		rate = b.PerSecond()
+	}
+	return min(max(uploader.DefaultWorkers, int(math.Ceil(rate*o.rtt.Seconds()*1.25))), 16)
 }

@@ -35,8 +35,10 @@ type Config struct {
 	ResultsFormat string
 	// ErrorsOnly reads only the results of records that failed.
 	ErrorsOnly bool
-	// Workers is how many uploads run in parallel. Zero means
-	// uploader.DefaultWorkers.
+	// Workers is how many uploads run in parallel. Zero sizes it to the
+	// API: uploader.DefaultWorkers, or more (up to 16) when the latency of
+	// the job calls times the budget's rate says fewer calls in flight
+	// would leave the budget unused (Little's law).
 	Workers int
 	// ResendUnresolvable: see uploader.Config.ResendUnresolvable.
 	ResendUnresolvable bool
@@ -161,9 +163,6 @@ func New(cfg Config) (*Loader, error) {
 	}
 	if cfg.ResultsFormat == "" {
 		cfg.ResultsFormat = "jsonl"
-	}
-	if cfg.Workers == 0 {
-		cfg.Workers = uploader.DefaultWorkers
 	}
 	return &Loader{cfg: cfg}, nil
 }

@@ -29,6 +29,8 @@ type op struct {
 	dir    string // this operation's state directory; "" when not resumable
 	lock   *jobLock
 	dryRun bool
+	fresh  bool          // the op created the job: o.job is as created
+	rtt    time.Duration // the last job call's round trip
 
 	start   time.Time
 	check   chunker.Stats // the input as the check pass read it
@@ -170,8 +172,8 @@ func (o *op) finish(err error) (Report, error) {
 func (o *op) getJob(ctx context.Context) (api.Job, error) {
 	var job api.Job
 	err := o.retry().Do(ctx, func(ctx context.Context, _ int) error {
-		var err error
-		job, _, err = o.client.GetJob(ctx, o.jobID)
+		j, resp, err := o.client.GetJob(ctx, o.jobID)
+		job, o.rtt = j, resp.Duration
 		return err
 	})
 	if err == nil {

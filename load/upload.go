@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/bulkload/bulkload/api"
 	"github.com/bulkload/bulkload/chunker"
 	"github.com/bulkload/bulkload/uploader"
 )
@@ -42,9 +43,15 @@ func (o *op) upload(ctx context.Context) error {
 		defer idx.Close()
 		src = &indexing{src: src, idx: idx}
 	}
+	var created *api.Job
+	if o.fresh && o.job.ID == o.jobID {
+		j := o.job
+		created = &j // open, total 0: the uploader need not read it again
+	}
 	up, err := uploader.New(uploader.Config{
 		Client:   o.client,
-		Workers:  o.set.Workers,
+		Job:      created,
+		Workers:  o.workers(),
 		Manifest: o.m,
 		StateDir: o.dir,
 		Logger:   o.l.cfg.Logger,

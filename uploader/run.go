@@ -54,9 +54,15 @@ func (b *pending) recordDigests() ([]digest, error) {
 }
 
 func (r *run) upload(src Source) error {
-	job, err := r.getJob(r.stop)
-	if err != nil {
-		return fmt.Errorf("uploader: job %d: %w", r.jobID, err)
+	job, known := api.Job{}, r.u.known
+	r.u.known = nil
+	if known != nil && known.ID == r.jobID {
+		job = *known // just created: its state and total are known
+	} else {
+		var err error
+		if job, err = r.getJob(r.stop); err != nil {
+			return fmt.Errorf("uploader: job %d: %w", r.jobID, err)
+		}
 	}
 	up := r.cp.upload()
 	if up.Complete {

@@ -72,6 +72,11 @@ type Config struct {
 	OnBatch func(BatchResult)
 	// Logger, if set, receives reconciliations and failures. Nil: silent.
 	Logger *slog.Logger
+	// Job, if set, is the job as its creator just received it (open,
+	// total 0): Upload then takes its state and total from it instead of
+	// reading the job first, which saves a round trip. Leave it nil for a
+	// job read earlier or filled by others: Upload must see it as it is.
+	Job *api.Job
 	// ResendUnresolvable decides what happens when the uploads in doubt
 	// cannot be told apart (an input that repeats records; see the package
 	// doc). False, the default, stops with ErrUnresolvable: nothing is
@@ -130,7 +135,8 @@ type Uploader struct {
 	drain   time.Duration
 	onBatch func(BatchResult)
 	logger  *slog.Logger
-	resend  bool // Config.ResendUnresolvable
+	resend  bool     // Config.ResendUnresolvable
+	known   *api.Job // Config.Job: used by the first Upload only
 	cp      *checkpoint
 	running atomic.Bool
 	stats   counters
@@ -171,7 +177,7 @@ func New(cfg Config) (*Uploader, error) {
 	retry := cfg.Retry
 	retry.Retryable = api.IsRetryable
 	return &Uploader{client: cfg.Client, workers: cfg.Workers, retry: retry, drain: cfg.DrainTimeout,
-		onBatch: cfg.OnBatch, logger: cfg.Logger, resend: cfg.ResendUnresolvable, cp: cp}, nil
+		onBatch: cfg.OnBatch, logger: cfg.Logger, resend: cfg.ResendUnresolvable, known: cfg.Job, cp: cp}, nil
 }
 
 // Stats returns a snapshot of the counters; safe to call at any time,

@@ -6,7 +6,6 @@ import (
 
 	"github.com/bulkload/bulkload/chunker"
 	"github.com/bulkload/bulkload/load"
-	"github.com/bulkload/bulkload/uploader"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -69,7 +68,7 @@ func (o *runOpts) bind(fs *pflag.FlagSet, cmd string) {
 		fs.StringArrayVar(&o.sets, "set", nil, "give every record a constant: field=value (repeatable)")
 		fs.StringVar(&o.upsertKey, "upsert-key", "", "the upsert_key of records that lack one (person/upsert: email_address, crm_id or id)")
 	}
-	fs.IntVar(&o.workers, "workers", uploader.DefaultWorkers, "parallel upload calls")
+	fs.IntVar(&o.workers, "workers", 0, "parallel upload calls (default: 4, more when the API's latency would leave the budget unused)")
 	fs.BoolVar(&o.resend, "resend-unresolvable", false,
 		"when uploads in doubt cannot be told apart (an input that repeats records), send them again rather than stop; the summary counts the records stored twice")
 }
@@ -81,8 +80,8 @@ func (o *runOpts) validate() error {
 	switch {
 	case o.batchSize < 1 || o.batchSize > chunker.MaxRecordsLimit:
 		return usagef("--batch-size %d: want 1..%d", o.batchSize, chunker.MaxRecordsLimit)
-	case o.workers < 1 || o.workers > 64:
-		return usagef("--workers %d: want 1..64", o.workers)
+	case o.workers < 0 || o.workers > 64:
+		return usagef("--workers %d: want 1..64 (0: sized to the API)", o.workers)
 	case o.resultsFormat != "jsonl" && o.resultsFormat != "csv":
 		return usagef("--results-format %q: want jsonl or csv", o.resultsFormat)
 	case o.maxRejects < -1:
