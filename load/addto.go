@@ -25,15 +25,11 @@ type UploadOptions struct {
 // *InputChangedError saying what changed. It refuses a job whose run (Run)
 // is unfinished: Resume continues that.
 func (l *Loader) Upload(ctx context.Context, id int64, in Input, opts UploadOptions) (Report, error) {
-	o := l.newOp("upload")
-	o.dryRun, o.rep.DryRun = opts.DryRun, opts.DryRun
-	end, err := l.begin(o)
+	o, end, err := l.start("upload", id, opts.DryRun)
 	if err != nil {
 		return Report{}, err
 	}
 	defer end()
-	o.jobID = id
-	o.rep.JobID = id
 	o.useInput(in)
 	return o.finish(o.addTo(ctx))
 }
@@ -46,16 +42,10 @@ func (o *op) addTo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if stateDir != "" {
-		if o.lock, err = lockJob(stateDir, o.jobID, "upload"); err != nil {
-			return err
-		}
-	}
-	job, err := o.getJob(ctx)
+	job, err := o.lockAndGet(ctx, stateDir)
 	if err != nil {
 		return err
 	}
-	o.set.JobCreatedAt = createdAt(job)
 	o.set.Type = job.Type // records are checked against the job's type
 	if stateDir == "" || o.stdinInput() {
 		if job.State != api.StateOpen {
@@ -172,14 +162,11 @@ type ResultsOptions struct {
 // afresh. A job left open (never marked ready) does not execute: Results
 // says so (an Info event) and waits, up to opts.Wait.
 func (l *Loader) Results(ctx context.Context, id int64, opts ResultsOptions) (Report, error) {
-	o := l.newOp("results")
-	end, err := l.begin(o)
+	o, end, err := l.start("results", id, false)
 	if err != nil {
 		return Report{}, err
 	}
 	defer end()
-	o.jobID = id
-	o.rep.JobID = id
 	o.reader = &Input{Path: fmt.Sprintf("job %d", id)}
 	return o.finish(o.readResults(ctx, opts))
 }
@@ -190,18 +177,12 @@ func (o *op) readResults(ctx context.Context, opts ResultsOptions) error {
 		o.l.warn("%v; an interrupted read will start over", err)
 		stateDir = ""
 	}
-	if stateDir != "" {
-		if o.lock, err = lockJob(stateDir, o.jobID, "results"); err != nil {
-			return err
-		}
-	}
 	// One look at the job first: a wrong id or base URL fails here, in
 	// seconds, before any results file is created.
-	job, err := o.getJob(ctx)
+	job, err := o.lockAndGet(ctx, stateDir)
 	if err != nil {
 		return err
 	}
-	o.set.JobCreatedAt = createdAt(job)
 	o.resultsState(stateDir, job)
 	if job.State == api.StateOpen {
 		limit := "until it is"
@@ -211,4 +192,20 @@ func (o *op) readResults(ctx context.Context, opts ResultsOptions) error {
 		o.l.info("Job %d is open: it executes only once marked ready; waiting %s", o.jobID, limit)
 	}
 	return o.results(ctx, opts.Wait)
+}
+
+// lockAndGet takes the job's lock (with a state directory), then reads the
+// job and keeps its creation time.
+func (o *op) lockAndGet(ctx context.Context, stateDir string) (api.Job, error) {
+	if stateDir != "" {
+		var err error
+		if o.lock, err = lockJob(stateDir, o.jobID, o.rep.Command); err != nil {
+			return api.Job{}, err
+		}
+	}
+	job, err := o.getJob(ctx)
+	if err == nil {
+		o.set.JobCreatedAt = createdAt(job)
+	}
+	return job, err
 }

@@ -185,6 +185,16 @@ func (l *Loader) notify(kind EventKind, format string, args ...any) {
 func (l *Loader) info(format string, args ...any) { l.notify(Info, format, args...) }
 func (l *Loader) warn(format string, args ...any) { l.notify(Warning, format, args...) }
 
+// start begins an operation of command on job id (0: none yet); the
+// returned func ends it.
+func (l *Loader) start(command string, id int64, dryRun bool) (*op, func(), error) {
+	o := l.newOp(command)
+	o.dryRun, o.rep.DryRun = dryRun, dryRun
+	o.jobID, o.rep.JobID = id, id
+	end, err := l.begin(o)
+	return o, end, err
+}
+
 // begin marks an operation under way; the returned func ends it.
 func (l *Loader) begin(o *op) (func(), error) {
 	if l.cfg.Client == nil && !o.dryRun {

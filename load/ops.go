@@ -59,9 +59,7 @@ func (e *UnfinishedError) Error() string {
 // the job is done. With a StateDir, an interrupted Run is continued by
 // Resume with the job's id (Report.JobID).
 func (l *Loader) Run(ctx context.Context, in Input, opts RunOptions) (Report, error) {
-	o := l.newOp("run")
-	o.dryRun, o.rep.DryRun = opts.DryRun, opts.DryRun
-	end, err := l.begin(o)
+	o, end, err := l.start("run", 0, opts.DryRun)
 	if err != nil {
 		return Report{}, err
 	}
@@ -190,8 +188,7 @@ func (o *op) useInput(in Input) {
 // answer is lost is followed by a look for the job it made (by name), so
 // one call makes at most one job; name "" picks a unique one.
 func (l *Loader) Create(ctx context.Context, typ, name string) (api.Job, error) {
-	o := l.newOp("create")
-	end, err := l.begin(o)
+	o, end, err := l.start("create", 0, false)
 	if err != nil {
 		return api.Job{}, err
 	}
@@ -205,13 +202,11 @@ func (l *Loader) Create(ctx context.Context, typ, name string) (api.Job, error) 
 // executing or done, which is success. It holds the job's lock, so a job
 // is never marked ready while this machine uploads into it.
 func (l *Loader) Ready(ctx context.Context, id int64) (api.Job, error) {
-	o := l.newOp("ready")
-	end, err := l.begin(o)
+	o, end, err := l.start("ready", id, false)
 	if err != nil {
 		return api.Job{}, err
 	}
 	defer end()
-	o.jobID = id
 	stateDir, err := l.stateDir()
 	if err != nil {
 		return api.Job{}, err

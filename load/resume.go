@@ -39,14 +39,11 @@ type ResumeOptions struct {
 // Upload calls only is continued the same way: each unfinished upload,
 // then ready, then results. It holds the job's lock throughout.
 func (l *Loader) Resume(ctx context.Context, id int64, opts ResumeOptions) (Report, error) {
-	o := l.newOp("resume")
-	end, err := l.begin(o)
+	o, end, err := l.start("resume", id, false)
 	if err != nil {
 		return Report{}, err
 	}
 	defer end()
-	o.jobID = id
-	o.rep.JobID = id
 	return o.finish(o.resume(ctx, opts))
 }
 

@@ -22,20 +22,18 @@ import (
 // records are kept in the state directory as <id>-retry.jsonl, the new
 // job's input, so an interrupted retry resumes like any run.
 func (l *Loader) Retry(ctx context.Context, id int64, in Input, opts RunOptions) (Report, error) {
-	o := l.newOp("retry")
-	end, err := l.begin(o)
+	o, end, err := l.start("retry", id, false)
 	if err != nil {
 		return Report{}, err
 	}
-	o.jobID, o.reader = id, &in
+	o.reader = &in
 	file, typ, n, err := o.failures(ctx)
 	end()
 	if err != nil {
-		o.rep.JobID = id
 		return o.finish(err)
 	}
 	if n == 0 {
-		o.rep.JobID, o.rep.State = id, string(api.StateDone)
+		o.rep.State = string(api.StateDone)
 		o.l.info("Job %d has no failed records: nothing to retry", id)
 		return o.finish(nil)
 	}
