@@ -77,7 +77,8 @@ type Chunker struct {
 	in     *input
 	read   func(c *Chunker) error // the format's reader; its contract is at the top of jsonl.go
 	closer []io.Closer
-	err    error // sticky: returned by every Next after the first failure
+	err    error    // sticky: returned by every Next after the first failure
+	header []string // CSV: the header row as written
 
 	// the batch being built
 	body      []byte
@@ -252,6 +253,10 @@ func (c *Chunker) Format() Format { return c.cfg.Format }
 // Delimiter returns the CSV or TSV separator in use, after detection, or 0
 // for JSON input.
 func (c *Chunker) Delimiter() rune { return c.delim }
+
+// Header returns the CSV or TSV input's header row as written (before
+// Config.Map), once New has read it; nil for JSON input.
+func (c *Chunker) Header() []string { return c.header }
 
 // Encoding returns the encoding the input is read in, after byte order
 // marks: one of the Encoding* names, "utf-8" when none was set or found.

@@ -51,9 +51,11 @@ type headerCol struct {
 func (r *csvReader) parseHeader(c *Chunker, row []byte) error {
 	r.ncols = len(r.cells)
 	cols := make([]headerCol, len(r.cells))
+	c.header = make([]string, len(r.cells))
 	for i, cell := range r.cells {
 		name := string(cellValue(row, cell))
 		cols[i] = headerCol{name: name, target: name}
+		c.header[i] = name
 	}
 	headerErr := func(col int, msg string) error {
 		if strings.HasSuffix(msg, "invalid UTF-8") && c.encoding == "" {

@@ -136,6 +136,7 @@ func (o *op) scan(ctx context.Context, r io.Reader) error {
 		return err
 	}
 	defer c.Close()
+	rej.c = c
 	o.mu.Lock()
 	o.chk = c
 	o.mu.Unlock()
@@ -184,6 +185,7 @@ func (o *op) primeStdin() error {
 	if err != nil {
 		return err
 	}
+	rej.c = c
 	b, err := c.Next()
 	if err == nil {
 		o.stdin, o.first, o.stdinRej = c, &b, rej
@@ -229,13 +231,17 @@ func (s *primed) Next() (chunker.Batch, error) {
 // exists, so a new load writes a temporary name and renames it when the
 // job is created; a dry run writes <input name>-rejects.jsonl.
 func (o *op) rejectsPath() string {
+	ext := ".jsonl"
+	if o.set.ResultsFormat == "csv" {
+		ext = ".csv" // _line,_error and the row, as the input has it
+	}
 	switch {
 	case o.jobID != 0:
-		return filepath.Join(o.set.ResultsDir, o.resultsPrefix()+"-rejects.jsonl")
+		return filepath.Join(o.set.ResultsDir, o.resultsPrefix()+"-rejects"+ext)
 	case o.dryRun:
-		return filepath.Join(o.set.ResultsDir, inputStem(o.source())+"-rejects.jsonl")
+		return filepath.Join(o.set.ResultsDir, inputStem(o.source())+"-rejects"+ext)
 	}
-	return filepath.Join(o.set.ResultsDir, fmt.Sprintf(".bulkload-rejects-%d.jsonl", os.Getpid()))
+	return filepath.Join(o.set.ResultsDir, fmt.Sprintf(".bulkload-rejects-%d%s", os.Getpid(), ext))
 }
 
 // inputStem is an input's file name without its extensions.
@@ -253,7 +259,7 @@ func inputStem(path string) string {
 // keepRejects renames the rejects of a load that ended before a job
 // existed from the check pass's temporary name to one a person finds.
 func (o *op) keepRejects(tmp string) string {
-	kept := filepath.Join(o.set.ResultsDir, inputStem(o.source())+"-rejects.jsonl")
+	kept := filepath.Join(o.set.ResultsDir, inputStem(o.source())+"-rejects"+filepath.Ext(tmp))
 	if os.Rename(tmp, kept) == nil {
 		return kept
 	}

@@ -2,13 +2,16 @@ package load
 
 import (
 	"bufio"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/bulkload/bulkload/chunker"
+	"github.com/bulkload/bulkload/poller"
 )
 
 // rejectFile writes rejected input records as JSON Lines, one per line:
@@ -21,6 +24,10 @@ type rejectFile struct {
 	w    *bufio.Writer
 	n    int64
 	err  error
+	// With CSV results, rejects are CSV too (see csvRejects): c is the
+	// chunker they come from, for its header and delimiter.
+	csv *poller.RejectsFile
+	c   *chunker.Chunker
 }
 
 // RejectRow is one line of a rejects file: where the record was, why it
@@ -37,6 +44,10 @@ type RejectRow struct {
 
 func (r *rejectFile) add(rej chunker.Reject) {
 	if r.err != nil {
+		return
+	}
+	if filepath.Ext(r.path) == ".csv" {
+		r.addCSV(rej)
 		return
 	}
 	if r.f == nil {
@@ -67,8 +78,49 @@ func (r *rejectFile) add(rej chunker.Reject) {
 	r.n++
 }
 
+// addCSV writes a reject as a CSV row: _line,_error, then the record's
+// cells as the input has them (under the input's header, for CSV input),
+// so that the file, fixed, loads again (its _ columns are dropped).
+func (r *rejectFile) addCSV(rej chunker.Reject) {
+	if r.csv == nil {
+		if r.err = os.MkdirAll(filepath.Dir(r.path), 0o700); r.err != nil {
+			return
+		}
+		cfg := poller.RejectsConfig{Path: r.path}
+		if r.c != nil {
+			cfg.Columns = r.c.Header()
+		}
+		if r.csv, r.err = poller.CreateRejects(cfg); r.err != nil {
+			return
+		}
+	}
+	row := poller.Reject{Error: "", Fields: []string{string(rej.Record)}}
+	if e := rej.Err; e != nil {
+		row.Line, row.Error = e.Line, e.Err.Error()
+	}
+	switch {
+	case r.c != nil && r.c.Header() != nil && !rej.Truncated:
+		cr := csv.NewReader(strings.NewReader(string(rej.Record)))
+		cr.Comma, cr.FieldsPerRecord, cr.LazyQuotes = r.c.Delimiter(), -1, true
+		if cells, err := cr.Read(); err == nil {
+			row.Fields = cells
+		}
+	case json.Valid(rej.Record) && len(rej.Record) > 0 && rej.Record[0] == '{':
+		row.Record, row.Fields = rej.Record, nil
+	}
+	if r.err = r.csv.Write(row); r.err == nil {
+		r.n++
+	}
+}
+
 // close flushes and closes the file; its error names the file.
 func (r *rejectFile) close() error {
+	if r.csv != nil {
+		if err := r.csv.Close(); err != nil && r.err == nil {
+			r.err = err
+		}
+		r.csv = nil
+	}
 	if r.f != nil {
 		if err := r.w.Flush(); err != nil && r.err == nil {
 			r.err = err

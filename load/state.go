@@ -215,7 +215,7 @@ func (o *op) claimedPrefixes() map[string]bool {
 // holdsResults reports whether a file of this prefix holds anything: a
 // regular file that is not empty.
 func (o *op) holdsResults(prefix string) bool {
-	for _, k := range []string{"success.jsonl", "errors.jsonl", "success.csv", "errors.csv", "rejects.jsonl"} {
+	for _, k := range []string{"success.jsonl", "errors.jsonl", "success.csv", "errors.csv", "rejects.jsonl", "rejects.csv"} {
 		st, err := os.Stat(filepath.Join(o.set.ResultsDir, prefix+"-"+k))
 		if err == nil && st.Mode().IsRegular() && st.Size() > 0 {
 			return true

@@ -153,3 +153,39 @@ func TestRetry(t *testing.T) {
 		t.Errorf("retry of a job with no failures: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestRejectsCSVLoadsAgain: with CSV results, rejected rows go to a CSV
+// of _line,_error and the row as the input has it (its header as
+// written), which, fixed in place, loads again with the same flags.
+func TestRejectsCSVLoadsAgain(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, apitest.Config{})
+	dir := t.TempDir()
+	in := filepath.Join(dir, "export.csv")
+	os.WriteFile(in, []byte("Email Address;Name\nann@example.com;Ann\n;\"Bob; Jr.\"\ncy@example.com;Cy\n"), 0o600)
+	env := map[string]string{"SALESLOFT_API_KEY": testKey, "SALESLOFT_BASE_URL": srv.URL, "XDG_STATE_HOME": t.TempDir()}
+	flags := []string{"--type", "person/upsert", "--map", "Email Address=email_address", "--map", "Name=first_name",
+		"--upsert-key", "email_address", "--results-format", "csv", "--json"}
+	r := runMain(t, context.Background(), env, nil, append(append([]string{"run"}, flags...), "--max-rejects", "-1", "--results-dir", dir, in)...)
+	s := decodeSummary(t, r.stdout)
+	if r.code != exitPartial || s.Rejected != 1 || filepath.Base(s.Files.Rejects) != "1-rejects.csv" {
+		t.Fatalf("run: exit %d, %+v\n%s", r.code, s, r.stderr)
+	}
+	rows := readCSV(t, s.Files.Rejects)
+	want := [][]string{{"_line", "_error", "Email Address", "Name"}, {"3", rows[1][1], "", "Bob; Jr."}}
+	if fmt.Sprint(rows) != fmt.Sprint(want) || !strings.Contains(rows[1][1], "email_address") {
+		t.Fatalf("rejects CSV %q; want %q with the reason", rows, want)
+	}
+	rows[1][2] = "bob@example.com" // fixed in a spreadsheet (saved with commas)
+	f, _ := os.Create(s.Files.Rejects)
+	csv.NewWriter(f).WriteAll(rows)
+	f.Close()
+	r = runMain(t, context.Background(), env, nil, append(append([]string{"run"}, flags...), "--results-dir", t.TempDir(), s.Files.Rejects)...)
+	if r.code != exitOK {
+		t.Fatalf("run of the fixed rejects CSV: exit %d\n%s", r.code, r.stderr)
+	}
+	recs := srv.Records(testKey, decodeSummary(t, r.stdout).JobID)
+	if len(recs) != 1 || !strings.Contains(string(recs[0]), `"email_address":"bob@example.com","first_name":"Bob; Jr."`) {
+		t.Errorf("stored %q; want Bob, fixed, without the _ columns", recs)
+	}
+}
