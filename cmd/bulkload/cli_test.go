@@ -195,6 +195,11 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"unknown type in a dry run", []string{"run", "--dry-run", "--type", "people/upsert", in}, nil, "unknown job type"},
 		{"unknown type in create", []string{"create", "--type", "widget/explode"}, nil, "--any-type"},
 		{"bad wait", []string{"results", "1", "--wait", "-1s"}, nil, "--wait -1s"},
+		{"bad upsert key", []string{"run", "--dry-run", "--type", "person/upsert", "--upsert-key", "foo", in}, nil, `--upsert-key "foo": the documented types take crm_id, email_address, id`},
+		{"bad delimiter", []string{"run", "--type", "person/upsert", "--delimiter", "x", in}, nil, "--delimiter"},
+		{"bad encoding", []string{"upload", "--job", "1", "--encoding", "ebcdic", in}, nil, "--encoding"},
+		{"bad upsert key in upload", []string{"upload", "--job", "1", "--upsert-key", "foo", in}, nil, `--upsert-key "foo": the documented types take`},
+		{"bad map", []string{"run", "--type", "person/upsert", "--map", "nofield", in}, nil, `--map "nofield"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/bulkload/bulkload/chunker"
 	"github.com/bulkload/bulkload/load"
+	"github.com/bulkload/bulkload/schema"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -101,6 +104,22 @@ func (o *runOpts) validate() error {
 // naming its flag.
 func (o *runOpts) parseMapping() error {
 	var err error
+	if o.upsertKey != "" {
+		// The job's type decides (run checks it against --type); here, a
+		// key no documented type takes is refused.
+		var all []string
+		for _, n := range schema.Names() {
+			t, _ := schema.Lookup(n)
+			if t.ValidUpsertKey(o.upsertKey) {
+				all = nil
+				break
+			}
+			all = append(all, t.UpsertKeys...)
+		}
+		if len(all) > 0 {
+			return usagef("--upsert-key %q: the documented types take %s", o.upsertKey, strings.Join(slices.Compact(slices.Sorted(slices.Values(all))), ", "))
+		}
+	}
 	if o.delimiter != "" {
 		if o.delim, err = chunker.ParseDelimiter(o.delimiter); err != nil {
 			return usagef("--delimiter: %v", err)
@@ -184,6 +203,9 @@ Exit codes: 0 every record succeeded; 1 the run failed; 2 usage error;
 			}
 			if err := checkType(o.jobType, o.anyType); err != nil {
 				return err
+			}
+			if t, ok := schema.Lookup(o.jobType); ok && o.upsertKey != "" && !t.ValidUpsertKey(o.upsertKey) {
+				return usagef("--upsert-key %q: %s takes %s", o.upsertKey, t.Name, strings.Join(t.UpsertKeys, ", "))
 			}
 			l, c, err := a.loader(o, !o.dryRun)
 			if err != nil {
