@@ -31,10 +31,11 @@ const constField = -2
 
 // resultColumns are the columns a results or rejects CSV puts before the
 // record's own (header "_line,_id,_status,_error,_resource_id,_upsert_type"
-// or "_line,_error"): a header that starts with _line drops them, so that
+// or "_line,_error", with _file after _line for several inputs): a header
+// that starts with _line drops them, so that
 // such a file, fixed, loads again.
 var resultColumns = map[string]bool{
-	"_line": true, "_id": true, "_status": true, "_error": true, "_resource_id": true, "_upsert_type": true,
+	"_line": true, "_file": true, "_id": true, "_status": true, "_error": true, "_resource_id": true, "_upsert_type": true,
 }
 
 // headerCol is a header column and the field it gives.

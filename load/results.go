@@ -19,15 +19,28 @@ import (
 // is done, saving the cursor with the files' offsets as it goes. wait, if
 // positive, bounds how long it waits for the job to be done.
 func (o *op) results(ctx context.Context, wait time.Duration) error {
-	runDir := o.dir
-	if o.set.Command == "results" {
-		runDir = o.runDirOfJob()
-	}
-	res, idx := o.resolver(runDir)
+	res, idx, several := o.resolver(o.joinIndexOfJob())
 	if idx != nil {
 		defer idx.Close()
 	}
-	return o.readInto(ctx, wait, res)
+	return o.readInto(ctx, wait, res, several)
+}
+
+// joinIndexOfJob is the join index the results of this job are tied by:
+// its run's, or, for a job filled by uploads, theirs; "" if none.
+func (o *op) joinIndexOfJob() string {
+	if o.set.Command == "run" && o.dir != "" && o.set.Input != "" {
+		return filepath.Join(o.dir, joinFile)
+	}
+	if o.set.Command == "results" {
+		if dir := o.runDirOfJob(); dir != "" {
+			return filepath.Join(dir, joinFile)
+		}
+	}
+	if o.l.cfg.StateDir == "" {
+		return ""
+	}
+	return uploadsIndex(o.l.cfg.StateDir, o.jobID, o.set.JobCreatedAt)
 }
 
 // runDirOfJob is the state directory of this job's run, if this machine
@@ -44,7 +57,7 @@ func (o *op) runDirOfJob() string {
 	return dir
 }
 
-func (o *op) readInto(ctx context.Context, wait time.Duration, res *join.Resolver) error {
+func (o *op) readInto(ctx context.Context, wait time.Duration, res *join.Resolver, several bool) error {
 	o.setPhase(PhaseResults)
 	ff := poller.JSONLines
 	if o.set.ResultsFormat == "csv" {
@@ -52,7 +65,7 @@ func (o *op) readInto(ctx context.Context, wait time.Duration, res *join.Resolve
 	}
 	fc := poller.FilesConfig{Format: ff, Errors: o.resultsFile("errors")}
 	if res != nil {
-		fc.Line = res.Line
+		fc.Line, fc.WithFile = res.Line, several
 	}
 	if !o.set.ErrorsOnly {
 		fc.Success = o.resultsFile("success")

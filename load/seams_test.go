@@ -215,25 +215,40 @@ func TestRunRefusesUnfinishedInput(t *testing.T) {
 	}
 }
 
-// A job filled by Upload calls only is resumed: ready, then results.
+// A job filled by Upload calls only is resumed: ready, then results, each
+// row naming the file and line of its record.
 func TestResumeUploadedJob(t *testing.T) {
 	t.Parallel()
 	srv := emulator(t, 0)
 	dir, state := t.TempDir(), t.TempDir()
 	a := writePeople(t, t.TempDir(), 700)
+	b := filepath.Join(t.TempDir(), "more.jsonl")
+	os.WriteFile(b, []byte("\n"+`{"email_address":"late@example.com","upsert_key":"email_address"}`+"\n"), 0o600)
 	l := loader(t, srv, state, dir)
 	job, err := l.Create(context.Background(), "person/upsert", "two files")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Upload(context.Background(), job.ID, load.Input{Path: a}, load.UploadOptions{}); err != nil {
-		t.Fatal(err)
+	for _, in := range []string{a, b} {
+		if _, err := l.Upload(context.Background(), job.ID, load.Input{Path: in, BatchSize: 300}, load.UploadOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	rep, err := l.Resume(context.Background(), job.ID, load.ResumeOptions{})
-	if err != nil || rep.State != "done" || rep.Succeeded != 700 || rep.Written != 700 {
-		t.Fatalf("resume of an uploaded job: %+v, %v; want done, 700 succeeded and written", rep, err)
+	if err != nil || rep.State != "done" || rep.Succeeded != 701 || rep.Written != 701 || rep.Lines.Tied != 701 {
+		t.Fatalf("resume of an uploaded job: %+v, %v; want done, 701 succeeded, written and tied", rep, err)
 	}
-	storedOnce(t, srv, job.ID, a)
+	data, _ := os.ReadFile(rep.Files.Success)
+	rows := strings.Split(strings.TrimSpace(string(data)), "\n")
+	last := rows[len(rows)-1]
+	if !strings.Contains(last, `"line":2`) || !strings.Contains(last, `"file":"`+b+`"`) {
+		t.Errorf("the second file's row %s; want its file and line 2", last)
+	}
+	// The first file's batches went up in parallel: its line 1 is in
+	// some row, not necessarily the first.
+	if !strings.Contains(string(data), `"line":1,"file":"`+a+`"`) {
+		t.Errorf("no row names the first file's line 1:\n%.500s", data)
+	}
 }
 
 // Results of a job never marked ready waits up to Wait, then says why.

@@ -41,7 +41,7 @@ func (o *op) upload(ctx context.Context) error {
 	}
 	if idx != nil {
 		defer idx.Close()
-		src = &indexing{src: src, idx: idx}
+		src = &indexing{src: src, idx: idx, file: o.indexFile()}
 	}
 	var created *api.Job
 	if o.fresh && o.job.ID == o.jobID {
