@@ -8,6 +8,7 @@ import (
 
 	"github.com/bulkload/bulkload/api"
 	"github.com/bulkload/bulkload/poller"
+	"github.com/bulkload/bulkload/schema"
 )
 
 // KnownTypes are the bulk job types Salesloft's documentation shows in use
@@ -24,7 +25,7 @@ func CheckType(typ string) error {
 	}
 	best, bestD := "", math.MaxInt
 	for _, k := range KnownTypes {
-		if d := distance(typ, k); d < bestD {
+		if d := schema.Distance(typ, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -33,27 +34,6 @@ func CheckType(typ string) error {
 		hint = fmt.Sprintf("did you mean %s? ", best)
 	}
 	return fmt.Errorf("unknown job type %q: %sthe known types are %v (a type the documentation does not list can be allowed on purpose)", typ, hint, KnownTypes)
-}
-
-// distance is the Levenshtein distance between a and b, in bytes.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // Cost is what a load spends of the team's budget: API calls, each costing

@@ -133,7 +133,7 @@ func (t Type) Closest(name string) (string, bool) {
 	}
 	best, bestD := "", len(norm)/3+1
 	for _, f := range t.Fields {
-		if d := distance(norm, f); d < bestD {
+		if d := Distance(norm, f); d < bestD {
 			best, bestD = f, d
 		}
 	}
@@ -148,8 +148,10 @@ func (t Type) Closest(name string) (string, bool) {
 	return "", false
 }
 
-// distance is the Levenshtein distance between a and b, in bytes.
-func distance(a, b string) int {
+// Distance is the Levenshtein distance between a and b, in bytes: how
+// many single-byte edits turn one into the other, for suggesting the
+// closest known name to one mistyped.
+func Distance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
