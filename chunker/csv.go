@@ -221,6 +221,18 @@ func lineEnd(data []byte, i int) int {
 }
 
 // advance consumes a row of length n (next with its line ending).
+// skip rejects the current row (see Chunker.reject) with e, numbered as
+// its row, and moves past it.
+func (r *csvReader) skip(c *Chunker, row []byte, e *RecordError, n, next int) error {
+	e.Row = r.row + 1
+	if err := c.reject(row, false, e); err != nil {
+		return err
+	}
+	r.row++
+	r.advance(c, n, next)
+	return nil
+}
+
 func (r *csvReader) advance(c *Chunker, n, next int) {
 	in := c.in
 	for _, cell := range r.cells {
@@ -258,12 +270,9 @@ func (r *csvReader) read(c *Chunker) error {
 		if len(r.cells) != r.ncols {
 			e := c.recordError(in.line, 1, withDetail(ErrFieldCount,
 				fmt.Sprintf("row has %d fields, header has %d", len(r.cells), r.ncols)))
-			e.Row = r.row + 1
-			if err := c.reject(row, false, e); err != nil {
+			if err := r.skip(c, row, e, n, next); err != nil {
 				return err
 			}
-			r.row++
-			r.advance(c, n, next)
 			continue
 		}
 
@@ -274,12 +283,9 @@ func (r *csvReader) read(c *Chunker) error {
 					at = r.cells[col].start
 				}
 				e := c.recordError(in.lineAt(in.pos+at), in.column(in.pos+at), reason)
-				e.Row = r.row + 1
-				if err := c.reject(row, false, e); err != nil {
+				if err := r.skip(c, row, e, n, next); err != nil {
 					return err
 				}
-				r.row++
-				r.advance(c, n, next)
 				continue
 			}
 		}
@@ -299,23 +305,17 @@ func (r *csvReader) read(c *Chunker) error {
 		if badAt >= 0 {
 			c.body = c.body[:mark]
 			e := c.recordError(in.lineAt(in.pos+badAt), in.column(in.pos+badAt), ErrInvalidUTF8)
-			e.Row = r.row + 1
-			if err := c.reject(row, false, e); err != nil {
+			if err := r.skip(c, row, e, n, next); err != nil {
 				return err
 			}
-			r.row++
-			r.advance(c, n, next)
 			continue
 		}
 		if len(c.body)-start > maxRec {
 			c.body = c.body[:mark]
 			e := c.recordError(in.line, 1, withDetail(ErrRecordTooLarge, "as JSON"))
-			e.Row = r.row + 1
-			if err := c.reject(row, false, e); err != nil {
+			if err := r.skip(c, row, e, n, next); err != nil {
 				return err
 			}
-			r.row++
-			r.advance(c, n, next)
 			continue
 		}
 		if c.n > 0 && len(c.body)+len(bodySuffix) > c.cfg.MaxBatchBytes {
