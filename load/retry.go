@@ -19,8 +19,9 @@ import (
 // dropped or set field, so a failure caused by the data can be fixed on
 // the way) and in.UpsertKey, and runs them as a new job of the same type,
 // its results streamed as Run's. The report's RetryOf names job id. The
-// records are kept in the state directory as <id>-retry.jsonl, the new
-// job's input, so an interrupted retry resumes like any run.
+// records are kept in the state directory as <id>-<created>-retry.jsonl
+// (job ids repeat across servers), the new job's input, so an interrupted
+// retry resumes like any run.
 func (l *Loader) Retry(ctx context.Context, id int64, in Input, opts RunOptions) (Report, error) {
 	o, end, err := l.start("retry", id, false)
 	if err != nil {
@@ -61,7 +62,8 @@ func (o *op) failures(ctx context.Context) (string, string, int, error) {
 	if job.State != api.StateDone {
 		return "", "", 0, fmt.Errorf("job %d is %s: which of its records failed is known once it is done", o.jobID, job.State)
 	}
-	path := filepath.Join(stateDir, fmt.Sprintf("%d-retry.jsonl", o.jobID))
+	stamp := strings.NewReplacer(":", "", "-", "", ".", "").Replace(createdAt(job))
+	path := filepath.Join(stateDir, fmt.Sprintf("%d-%s-retry.jsonl", o.jobID, stamp))
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return "", "", 0, fmt.Errorf("retry file: %w", err)
