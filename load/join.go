@@ -40,8 +40,12 @@ func (o *op) indexPath() string {
 
 // uploadsIndex is the join index of the uploads into job id.
 func uploadsIndex(stateDir string, id int64, created string) string {
-	stamp := strings.NewReplacer(":", "", "-", "", ".", "").Replace(created)
-	return filepath.Join(stateDir, fmt.Sprintf("%d-%s-uploads.join", id, stamp))
+	return filepath.Join(stateDir, fmt.Sprintf("%d-%s-uploads.join", id, stamp(created)))
+}
+
+// stamp is a creation time (RFC 3339) as a file name part.
+func stamp(created string) string {
+	return strings.NewReplacer(":", "", "-", "", ".", "").Replace(created)
 }
 
 // file is the input's name in the join index: "" for a run (one input),

@@ -62,8 +62,7 @@ func (o *op) failures(ctx context.Context) (string, string, int, error) {
 	if job.State != api.StateDone {
 		return "", "", 0, fmt.Errorf("job %d is %s: which of its records failed is known once it is done", o.jobID, job.State)
 	}
-	stamp := strings.NewReplacer(":", "", "-", "", ".", "").Replace(createdAt(job))
-	path := filepath.Join(stateDir, fmt.Sprintf("%d-%s-retry.jsonl", o.jobID, stamp))
+	path := filepath.Join(stateDir, fmt.Sprintf("%d-%s-retry.jsonl", o.jobID, stamp(createdAt(job))))
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return "", "", 0, fmt.Errorf("retry file: %w", err)
