@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -313,4 +314,37 @@ func (c *Client) logCall(ctx context.Context, method, path string, r Response, e
 		attrs = append(attrs, slog.String("error", err.Error()))
 	}
 	c.log.LogAttrs(ctx, slog.LevelDebug, "api call", attrs...)
+}
+
+// The environment variables Config.FromEnv reads.
+const (
+	EnvAPIKey  = "SALESLOFT_API_KEY"
+	EnvBaseURL = "SALESLOFT_BASE_URL"
+)
+
+// FromEnv fills the empty APIKey and BaseURL from the environment variables
+// EnvAPIKey and EnvBaseURL, as getenv (os.Getenv, or a test's) reads them.
+func (c *Config) FromEnv(getenv func(string) string) {
+	if c.APIKey == "" {
+		c.APIKey = getenv(EnvAPIKey)
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = getenv(EnvBaseURL)
+	}
+}
+
+// Cleartext reports whether a client of baseURL sends the API key
+// unencrypted across a network: plain http to a host other than this
+// machine's loopback.
+func Cleartext(baseURL string) bool {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }

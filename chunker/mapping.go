@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -95,6 +96,39 @@ func ParseMapFile(r io.Reader, name string) ([]MapEntry, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("chunker: %s: %w", name, err)
+	}
+	return entries, nil
+}
+
+// ParseMapping builds Config.Map from the rules a command line or a
+// configuration gives: the lines of the mapping file mapFile (if not ""),
+// then each ParseMap rule of maps, then each ParseSet rule of sets, in that
+// order. Each error begins with what it is about: "map-file: ",
+// "map \"rule\": " or "set \"rule\": ".
+func ParseMapping(mapFile string, maps, sets []string) ([]MapEntry, error) {
+	var entries []MapEntry
+	if mapFile != "" {
+		f, err := os.Open(mapFile)
+		if err != nil {
+			return nil, fmt.Errorf("map-file: %w", err)
+		}
+		defer f.Close()
+		if entries, err = ParseMapFile(f, mapFile); err != nil {
+			return nil, fmt.Errorf("map-file: %w", err)
+		}
+	}
+	for _, rules := range []struct {
+		kind  string
+		specs []string
+		parse func(string) (MapEntry, error)
+	}{{"map", maps, ParseMap}, {"set", sets, ParseSet}} {
+		for _, s := range rules.specs {
+			e, err := rules.parse(s)
+			if err != nil {
+				return nil, fmt.Errorf("%s %q: %w", rules.kind, s, err)
+			}
+			entries = append(entries, e)
+		}
 	}
 	return entries, nil
 }

@@ -140,10 +140,8 @@ func (o *op) finish(err error) (Report, error) {
 	case o.m != nil:
 		r.Duplicates = o.m.Upload.Duplicates
 	}
-	if o.m != nil && !o.m.Upload.Complete {
-		for _, b := range o.m.Upload.Sent {
-			r.InDoubt += int64(b.Records)
-		}
+	if o.m != nil {
+		r.InDoubt = Saved{Manifest: o.m}.InDoubt()
 	}
 	if o.poll != nil {
 		r.Retries += o.poll.Stats().Retries

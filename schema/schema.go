@@ -15,6 +15,7 @@
 package schema
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -169,4 +170,28 @@ func Distance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// CheckUpsertKey refuses an upsert_key value key that job type typ does not
+// take, naming the values it does. With typ "" or a type not documented,
+// it refuses a value that no documented type takes.
+func CheckUpsertKey(typ, key string) error {
+	if t, ok := Lookup(typ); ok {
+		switch {
+		case len(t.UpsertKeys) == 0:
+			return fmt.Errorf("%s records have no %s", t.Name, UpsertKeyField)
+		case !t.ValidUpsertKey(key):
+			return fmt.Errorf("%s takes %s", t.Name, strings.Join(t.UpsertKeys, ", "))
+		}
+		return nil
+	}
+	var all []string
+	for _, t := range types {
+		if t.ValidUpsertKey(key) {
+			return nil
+		}
+		all = append(all, t.UpsertKeys...)
+	}
+	slices.Sort(all)
+	return fmt.Errorf("the documented types take %s", strings.Join(slices.Compact(all), ", "))
 }

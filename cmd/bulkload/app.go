@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/url"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -210,46 +208,22 @@ func (a *app) newBudget() (*budget.Budget, error) {
 
 // newClient builds the API client from flags and environment.
 func (a *app) newClient(b *budget.Budget) (*api.Client, error) {
-	key := a.g.apiKey
-	if key == "" {
-		key = a.env.Getenv("SALESLOFT_API_KEY")
+	cfg := api.Config{APIKey: a.g.apiKey, BaseURL: a.g.baseURL, UserAgent: "bulkload/" + version, Logger: a.logger()}
+	cfg.FromEnv(a.env.Getenv)
+	if cfg.APIKey == "" {
+		return nil, usagef("no API key: set %s or pass --api-key", api.EnvAPIKey)
 	}
-	if key == "" {
-		return nil, usagef("no API key: set SALESLOFT_API_KEY or pass --api-key")
+	if api.Cleartext(cfg.BaseURL) {
+		fmt.Fprintf(a.env.Stderr, "bulkload: warning: %s is plain http to a host that is not this machine; the API key crosses the network unencrypted\n", cfg.BaseURL)
 	}
-	base := a.g.baseURL
-	if base == "" {
-		base = a.env.Getenv("SALESLOFT_BASE_URL")
-	}
-	if base == "" {
-		base = api.DefaultBaseURL
-	}
-	if u, err := url.Parse(base); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		fmt.Fprintf(a.env.Stderr, "bulkload: warning: %s is plain http to a host that is not this machine; the API key crosses the network unencrypted\n", base)
-	}
-	var bud api.Budget
 	if b != nil {
-		bud = b
+		cfg.Budget = b
 	}
-	c, err := api.NewClient(api.Config{
-		APIKey:    key,
-		BaseURL:   base,
-		Budget:    bud,
-		UserAgent: "bulkload/" + version,
-		Logger:    a.logger(),
-	})
+	c, err := api.NewClient(cfg)
 	if err != nil {
 		return nil, usageError{err}
 	}
 	return c, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // stateDirPath is --state-dir, else load.DefaultStateDir.
@@ -281,25 +255,10 @@ func parseJobID(s string) (int64, error) {
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-// quickRetry is the retry policy of one-shot queries (status, jobs): a few
-// attempts within seconds, so a wrong URL or a dead server answers fast.
-func (a *app) quickRetry() budget.RetryPolicy {
-	return budget.RetryPolicy{MaxAttempts: 4, MaxElapsed: 10 * time.Second, OnRetry: a.sayRetry}
-}
-
 // info tells a person on stderr what is going on (a job created, a read
 // continued); -q silences it. Warnings and errors are not info.
 func (a *app) info(format string, args ...any) {
 	if !a.g.quiet {
 		fmt.Fprintf(a.env.Stderr, format, args...)
 	}
-}
-
-// sayRetry tells a person on stderr that a call is being retried, so a
-// long wait (a server down, a wrong URL) is never silent.
-func (a *app) sayRetry(attempt int, err error, wait time.Duration) {
-	if a.g.quiet {
-		return
-	}
-	fmt.Fprintf(a.env.Stderr, "bulkload: %s; retrying in %s (attempt %d)\n", oneLine(err), wait.Round(100*time.Millisecond), attempt+1)
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"fmt"
 	"os"
 	"strings"
@@ -22,7 +24,7 @@ import (
 func (a *app) loader(o runOpts, needClient bool) (*load.Loader, *api.Client, error) {
 	cfg := load.Config{
 		ResultsDir: o.resultsDir, ResultsFormat: o.resultsFormat, ErrorsOnly: o.errorsOnly,
-		Workers: o.workers, ResendUnresolvable: o.resend, Logger: a.logger(), Notify: a.notify,
+		Workers: o.workers, ResendUnresolvable: o.resend, Retry: o.retry, Logger: a.logger(), Notify: a.notify,
 	}
 	if needClient {
 		b, err := a.newBudget()
@@ -55,7 +57,7 @@ func (a *app) notify(e load.Event) {
 	case load.Checked:
 		if a.progressOn() && a.cur != nil {
 			c := a.cur.Stats().Check
-			fmt.Fprintf(a.env.Stderr, "%s\n", a.costLine(c.Records, c.Batches, a.cost(c.Records, c.Batches)))
+			fmt.Fprintf(a.env.Stderr, "Estimate for %d records: %s (%g of %d calls per %s)\n", c.Records, a.cost(c.Records, c.Batches), a.g.budget, a.g.rateLimit, a.g.rateWindow)
 		}
 	default:
 		a.info("%s\n", e.Message)
@@ -65,7 +67,7 @@ func (a *app) notify(e load.Event) {
 // perform runs one load operation with progress on a terminal, then
 // prints its summary and returns the error that decides the exit code.
 func (a *app) perform(ctx context.Context, l *load.Loader, c *api.Client, o runOpts, f func(context.Context) (load.Report, error)) error {
-	prog := startProgress(a.env.Stderr, a.progressOn(), func() string { return progressLine(l.Stats()) })
+	prog := startProgress(a.env.Stderr, a.progressOn(), func() string { return l.Stats().String() })
 	stopHint := keepHint(l, o)
 	rep, err := f(ctx)
 	stopHint()
@@ -120,9 +122,9 @@ func (a *app) perform(ctx context.Context, l *load.Loader, c *api.Client, o runO
 		// Nothing ran, it failed before a job existed, or it was refused
 		// before sending anything: the one line of the error says it all.
 	case a.g.json:
-		printSummary(a.env.Stdout, rep, true)
+		json.NewEncoder(a.env.Stdout).Encode(rep)
 	case !a.g.quiet:
-		printSummary(a.env.Stderr, rep, false)
+		io.WriteString(a.env.Stderr, rep.String())
 	}
 	switch {
 	case interrupted:
@@ -169,48 +171,6 @@ func continueCommand(rep load.Report, o runOpts) string {
 	return fmt.Sprintf("bulkload resume %d", rep.JobID)
 }
 
-// progressLine renders a Loader's Stats as one status line.
-func progressLine(s load.Stats) string {
-	switch s.Phase {
-	case load.PhaseCheck:
-		c := s.Check
-		return fmt.Sprintf("checking %s: %d records, %d rejected, %s read, %s/s", s.Source, c.Records, c.Rejects,
-			humanBytes(c.Bytes), humanBytes(int64(float64(c.Bytes)/max(s.Elapsed.Seconds(), 1e-3))))
-	case load.PhaseUpload:
-		u := s.Upload
-		done := u.Records + u.SkippedRecords
-		line := fmt.Sprintf("uploading: %d", done)
-		if s.Checked && s.Check.Records > 0 {
-			line += fmt.Sprintf("/%d records (%d%%)", s.Check.Records, done*100/s.Check.Records)
-		} else {
-			line += " records"
-		}
-		line += fmt.Sprintf(" · %d batches · %s · %s", u.Batches+u.Skipped, humanBytes(u.Bytes), rate(u.Records, s.Elapsed))
-		if s.Checked {
-			line += " · ETA " + eta(done, s.Check.Records, s.Elapsed)
-		}
-		return line + budgetLeft(s)
-	case load.PhaseResults:
-		p := s.Poll
-		// Processed is as of the last job poll; the rows saved since prove more.
-		line := fmt.Sprintf("executing: %d/%d processed · %d errors", max(p.Processed, p.Delivered), p.Total, p.Errors)
-		if p.Rate > 0 {
-			line += fmt.Sprintf(" · %.0f/s", p.Rate)
-		}
-		return line + fmt.Sprintf(" · %d results saved · %s", p.Delivered, p.State) + budgetLeft(s)
-	case load.PhaseCreate, load.PhaseReady:
-		return string(s.Phase) + " the job…"
-	}
-	return strings.TrimSpace(string(s.Phase))
-}
-
-func budgetLeft(s load.Stats) string {
-	if s.BudgetRemaining < 0 {
-		return ""
-	}
-	return fmt.Sprintf(" · budget %d left", s.BudgetRemaining)
-}
-
 // shellQuote quotes s for a POSIX shell when it needs quoting.
 func shellQuote(s string) string {
 	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`;&|<>()*?[]{}~!#") {
@@ -219,25 +179,10 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// elapsed formats seconds for the summary.
-func elapsed(sec float64) time.Duration {
-	return time.Duration(sec * float64(time.Second)).Round(time.Millisecond)
-}
-
 // cost is the estimated cost of loading records in batches under this
 // command's budget flags.
 func (a *app) cost(records, batches int64) load.Cost {
 	return load.EstimateCost(records, batches, a.g.rateLimit, a.g.rateWindow, a.g.budget, 0.05)
-}
-
-// costLine says what a load will cost, for a person deciding to start it.
-func (a *app) costLine(records, batches int64, c load.Cost) string {
-	return fmt.Sprintf("Estimate for %d records: %d API calls (%d uploads, %d results pages, ~%d job polls), %s at %g of %d calls per %s; with --errors-only about %d calls (%s) if 5%% fail",
-		records, c.Calls, c.Upload, c.Results, c.Polls, minutes(c.Minutes), a.g.budget, a.g.rateLimit, a.g.rateWindow, c.ErrorsOnlyCalls, minutes(c.ErrorsOnlyMinutes))
-}
-
-func minutes(m float64) string {
-	return (time.Duration(m * float64(time.Minute))).Round(time.Second).String()
 }
 
 // interruptHint is the command that continues the operation under way,

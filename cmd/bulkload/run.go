@@ -3,9 +3,8 @@ package main
 import (
 	"context"
 	"os"
-	"slices"
-	"strings"
 
+	"github.com/bulkload/bulkload/budget"
 	"github.com/bulkload/bulkload/chunker"
 	"github.com/bulkload/bulkload/load"
 	"github.com/bulkload/bulkload/schema"
@@ -30,6 +29,7 @@ type runOpts struct {
 	resend        bool // --resend-unresolvable
 	newJob        bool // --new-job
 	anyType       bool // --any-type
+	retry         budget.RetryPolicy
 	// Dialect and mapping (run, upload).
 	delimiter, encoding, upsertKey string
 	maps, sets                     []string
@@ -102,22 +102,12 @@ func (o *runOpts) validate() error {
 
 // parseMapping checks and parses the dialect and mapping flags, each error
 // naming its flag.
-func (o *runOpts) parseMapping() error {
-	var err error
+func (o *runOpts) parseMapping() (err error) {
 	if o.upsertKey != "" {
 		// The job's type decides (run checks it against --type); here, a
 		// key no documented type takes is refused.
-		var all []string
-		for _, n := range schema.Names() {
-			t, _ := schema.Lookup(n)
-			if t.ValidUpsertKey(o.upsertKey) {
-				all = nil
-				break
-			}
-			all = append(all, t.UpsertKeys...)
-		}
-		if len(all) > 0 {
-			return usagef("--upsert-key %q: the documented types take %s", o.upsertKey, strings.Join(slices.Compact(slices.Sorted(slices.Values(all))), ", "))
+		if err := schema.CheckUpsertKey("", o.upsertKey); err != nil {
+			return usagef("--upsert-key %q: %v", o.upsertKey, err)
 		}
 	}
 	if o.delimiter != "" {
@@ -130,30 +120,8 @@ func (o *runOpts) parseMapping() error {
 			return usagef("--encoding: %v", err)
 		}
 	}
-	o.mapping = nil
-	if o.mapFile != "" {
-		f, err := os.Open(o.mapFile)
-		if err != nil {
-			return usagef("--map-file: %v", err)
-		}
-		defer f.Close()
-		if o.mapping, err = chunker.ParseMapFile(f, o.mapFile); err != nil {
-			return usagef("--map-file: %v", err)
-		}
-	}
-	for _, m := range o.maps {
-		e, err := chunker.ParseMap(m)
-		if err != nil {
-			return usagef("--map %q: %v", m, err)
-		}
-		o.mapping = append(o.mapping, e)
-	}
-	for _, m := range o.sets {
-		e, err := chunker.ParseSet(m)
-		if err != nil {
-			return usagef("--set %q: %v", m, err)
-		}
-		o.mapping = append(o.mapping, e)
+	if o.mapping, err = chunker.ParseMapping(o.mapFile, o.maps, o.sets); err != nil {
+		return usagef("--%v", err) // ParseMapping's errors begin with the flag's name
 	}
 	return nil
 }
@@ -204,8 +172,8 @@ Exit codes: 0 every record succeeded; 1 the run failed; 2 usage error;
 			if err := checkType(o.jobType, o.anyType); err != nil {
 				return err
 			}
-			if t, ok := schema.Lookup(o.jobType); ok && o.upsertKey != "" && !t.ValidUpsertKey(o.upsertKey) {
-				return usagef("--upsert-key %q: %s takes %s", o.upsertKey, t.Name, strings.Join(t.UpsertKeys, ", "))
+			if err := schema.CheckUpsertKey(o.jobType, o.upsertKey); o.upsertKey != "" && err != nil {
+				return usagef("--upsert-key %q: %v", o.upsertKey, err)
 			}
 			l, c, err := a.loader(o, !o.dryRun)
 			if err != nil {

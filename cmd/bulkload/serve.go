@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/bulkload/bulkload/api"
 	"github.com/bulkload/bulkload/api/apitest"
 	"github.com/spf13/cobra"
 )
@@ -48,7 +49,7 @@ Point bulkload (or your own code) at it with --base-url or SALESLOFT_BASE_URL.`,
 				em.Close()
 				return fmt.Errorf("serve: %w", err)
 			}
-			if host, _, _ := net.SplitHostPort(ln.Addr().String()); !isLoopback(host) {
+			if api.Cleartext("http://" + ln.Addr().String()) {
 				fmt.Fprintf(a.env.Stderr, "bulkload: warning: the emulator listens on %s, reachable from other machines\n", ln.Addr())
 			}
 			fmt.Fprintf(a.env.Stdout, "Bulk Jobs API emulator listening on http://%s\n  export SALESLOFT_BASE_URL=http://%s\n", ln.Addr(), ln.Addr())

@@ -1,19 +1,22 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/bulkload/bulkload/api"
+	"github.com/bulkload/bulkload/budget"
 	"github.com/bulkload/bulkload/load"
 	"github.com/spf13/cobra"
 )
+
+// quickRetry is the retry policy of one-shot queries (status, jobs): a few
+// attempts within seconds, so a wrong URL or a dead server answers fast.
+var quickRetry = budget.RetryPolicy{MaxAttempts: 4, MaxElapsed: 10 * time.Second}
 
 func (a *app) statusCommand() *cobra.Command {
 	var last bool
@@ -32,22 +35,18 @@ them), how far the results were read, and the command that continues each.`,
 			if err != nil {
 				return err
 			}
-			c, err := a.newClient(nil)
+			l, _, err := a.loader(runOpts{retry: quickRetry}, true)
 			if err != nil {
 				return err
 			}
-			var job api.Job
-			err = a.quickRetry().Do(cmd.Context(), func(ctx context.Context, _ int) error {
-				job, _, err = c.GetJob(ctx, id)
-				return err
-			})
+			st, err := l.Status(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
 			if a.g.json {
-				return json.NewEncoder(a.env.Stdout).Encode(job)
+				return json.NewEncoder(a.env.Stdout).Encode(st.Job)
 			}
-			printJob(a.env.Stdout, job, a.savedRun(job))
+			printJob(a.env.Stdout, st.Job, savedRows(st))
 			return nil
 		},
 	}
@@ -71,57 +70,37 @@ func (a *app) jobArg(args []string, last bool) (int64, error) {
 	return 0, usagef("give a JOB_ID or --last")
 }
 
-// savedRun describes this machine's saved loads of the job, if any: what
-// each has done and how to continue it, as rows for printJob.
-func (a *app) savedRun(job api.Job) [][2]string {
-	stateDir, err := a.stateDirPath()
-	if err != nil {
-		return nil
-	}
-	saved, _ := load.SavedLoads(stateDir, job.ID)
+// savedRows describes the job's saved loads, what each has done and the
+// command that continues it, as rows for printJob.
+func savedRows(st load.Status) [][2]string {
 	var rows [][2]string
-	for _, s := range saved {
+	id := st.Job.ID
+	for _, s := range st.Saved {
 		m, r := s.Manifest, s.Manifest.Run
-		if r == nil || r.JobCreatedAt != "" && job.CreatedAt != nil && r.JobCreatedAt != job.CreatedAt.UTC().Format(time.RFC3339Nano) {
-			continue // another job's, with the same id
-		}
-		u := m.Upload
-		what := "saved " + r.Command
-		switch {
+		rows = append(rows, [2]string{"saved " + r.Command, s.Dir})
+		switch u := m.Upload; {
 		case r.Command == "results":
-			rows = append(rows, [2]string{what, s.Dir})
 		case u.Complete:
-			rows = append(rows, [2]string{what, s.Dir}, [2]string{"  upload", fmt.Sprintf("complete, %d records in %d batches", u.AckedRecords, u.Batches)})
+			rows = append(rows, [2]string{"  upload", fmt.Sprintf("complete, %d records in %d batches", u.AckedRecords, u.Batches)})
+		case s.InDoubt() > 0:
+			rows = append(rows, [2]string{"  upload", fmt.Sprintf("%d records stored, %d in doubt (sent, no answer; a resume settles them)", u.AckedRecords, s.InDoubt())})
 		default:
-			var doubt int64
-			for _, b := range u.Sent {
-				doubt += int64(b.Records)
-			}
-			up := fmt.Sprintf("%d records stored", u.AckedRecords)
-			if doubt > 0 {
-				up += fmt.Sprintf(", %d in doubt (sent, no answer; a resume settles them)", doubt)
-			}
-			rows = append(rows, [2]string{what, s.Dir}, [2]string{"  upload", up})
+			rows = append(rows, [2]string{"  upload", fmt.Sprintf("%d records stored", u.AckedRecords)})
 		}
-		if m.Poll.Cursor > 0 || m.Poll.Done {
-			results := fmt.Sprintf("read up to job data %d", m.Poll.Cursor)
-			if m.Poll.Done {
-				results = "all read"
-			}
-			rows = append(rows, [2]string{"  results", results})
+		if m.Poll.Done {
+			rows = append(rows, [2]string{"  results", "all read"})
+		} else if m.Poll.Cursor > 0 {
+			rows = append(rows, [2]string{"  results", fmt.Sprintf("read up to job data %d", m.Poll.Cursor)})
 		}
-		if r.Command == "run" && r.NoWait && !m.Poll.Done && !s.Unfinished() {
-			rows = append(rows, [2]string{"  continue", fmt.Sprintf("bulkload results %d (the run did not wait for them)", job.ID)})
-		}
-		if s.Unfinished() {
-			next := fmt.Sprintf("bulkload resume %d", job.ID)
-			switch r.Command {
-			case "upload":
-				next = fmt.Sprintf("bulkload upload --job %d %s", job.ID, shellQuote(r.Input))
-			case "results":
-				next = fmt.Sprintf("bulkload results %d --results-dir %s", job.ID, shellQuote(r.ResultsDir))
-			}
-			rows = append(rows, [2]string{"  continue", next})
+		switch {
+		case s.Unfinished() && r.Command == "upload":
+			rows = append(rows, [2]string{"  continue", fmt.Sprintf("bulkload upload --job %d %s", id, shellQuote(r.Input))})
+		case s.Unfinished() && r.Command == "results":
+			rows = append(rows, [2]string{"  continue", fmt.Sprintf("bulkload results %d --results-dir %s", id, shellQuote(r.ResultsDir))})
+		case s.Unfinished():
+			rows = append(rows, [2]string{"  continue", fmt.Sprintf("bulkload resume %d", id)})
+		case r.Command == "run" && r.NoWait && !m.Poll.Done:
+			rows = append(rows, [2]string{"  continue", fmt.Sprintf("bulkload results %d (the run did not wait for them)", id)})
 		}
 	}
 	return rows
@@ -130,14 +109,7 @@ func (a *app) savedRun(job api.Job) [][2]string {
 // printJob prints the job, then the extra rows, in one table.
 func printJob(w io.Writer, j api.Job, extra [][2]string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	name := "-"
-	if j.Name != nil {
-		name = *j.Name
-	}
-	fmt.Fprintf(tw, "job\t%d\n", j.ID)
-	fmt.Fprintf(tw, "name\t%s\n", name)
-	fmt.Fprintf(tw, "type\t%s\n", j.Type)
-	fmt.Fprintf(tw, "state\t%s\n", j.State)
+	fmt.Fprintf(tw, "job\t%d\nname\t%s\ntype\t%s\nstate\t%s\n", j.ID, orDash(j.Name), j.Type, j.State)
 	fmt.Fprintf(tw, "records\t%d total, %d processed, %d errors\n", j.Total, j.Processed, j.Errors)
 	for _, ts := range []struct {
 		k string
@@ -153,6 +125,13 @@ func printJob(w io.Writer, j api.Job, extra [][2]string) {
 	tw.Flush()
 }
 
+func orDash(s *string) string {
+	if s == nil {
+		return "-"
+	}
+	return *s
+}
+
 func (a *app) jobsCommand() *cobra.Command {
 	var states []string
 	var limit int
@@ -166,64 +145,42 @@ func (a *app) jobsCommand() *cobra.Command {
 			if limit < 0 {
 				return usagef("--limit %d: want a number of jobs, or 0 for all", limit)
 			}
-			var want []api.State
+			opts := load.JobsOptions{Newest: limit}
 			for _, s := range states {
 				for _, p := range strings.Split(s, ",") {
 					switch st := api.State(strings.TrimSpace(p)); st {
 					case api.StateOpen, api.StateExecuting, api.StateDone:
-						want = append(want, st)
+						opts.States = append(opts.States, st)
 					default:
 						return usagef("--state %q: want open, executing or done", p)
 					}
 				}
 			}
-			c, err := a.newClient(nil)
+			l, _, err := a.loader(runOpts{retry: quickRetry}, true)
 			if err != nil {
 				return err
 			}
-			// The API lists jobs oldest first, by the id[gt] cursor: every
-			// page is read (a call per 100 jobs) to show the newest first.
-			var all []api.Job
-			for after := int64(0); ; {
-				var jobs []api.Job
-				err := a.quickRetry().Do(cmd.Context(), func(ctx context.Context, _ int) error {
-					var err error
-					jobs, _, err = c.ListJobs(ctx, api.ListJobsOptions{After: after, PerPage: api.MaxPerPage, States: want})
-					return err
-				})
-				if err != nil {
-					return err
-				}
-				all = append(all, jobs...)
-				if limit > 0 && len(all) > limit {
-					all = all[len(all)-limit:]
-				}
-				if len(jobs) < api.MaxPerPage {
-					break
-				}
-				after = jobs[len(jobs)-1].ID
+			jobs, err := l.Jobs(cmd.Context(), opts)
+			if err != nil {
+				return err
 			}
-			slices.Reverse(all)
 			enc := json.NewEncoder(a.env.Stdout)
 			tw := tabwriter.NewWriter(a.env.Stdout, 0, 0, 2, ' ', 0)
 			if !a.g.json {
 				fmt.Fprintln(tw, "ID\tSTATE\tTYPE\tTOTAL\tPROCESSED\tERRORS\tNAME\tCREATED")
 			}
-			for _, j := range all {
+			for _, j := range jobs {
 				if a.g.json {
 					if err := enc.Encode(j); err != nil {
 						return err
 					}
 					continue
 				}
-				name, created := "-", "-"
-				if j.Name != nil {
-					name = *j.Name
-				}
+				created := "-"
 				if j.CreatedAt != nil {
 					created = j.CreatedAt.Local().Format(time.DateTime)
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", j.ID, j.State, j.Type, j.Total, j.Processed, j.Errors, name, created)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", j.ID, j.State, j.Type, j.Total, j.Processed, j.Errors, orDash(j.Name), created)
 			}
 			return tw.Flush()
 		},
