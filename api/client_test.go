@@ -390,3 +390,33 @@ func TestCallCounters(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigFromEnv(t *testing.T) {
+	env := map[string]string{EnvAPIKey: "from-env", EnvBaseURL: "http://127.0.0.1:9"}
+	c := Config{APIKey: "given"}
+	c.FromEnv(func(k string) string { return env[k] })
+	if c.APIKey != "given" || c.BaseURL != "http://127.0.0.1:9" {
+		t.Errorf("FromEnv: key %q, base %q; want the given key kept and the base from the environment", c.APIKey, c.BaseURL)
+	}
+}
+
+func TestCleartext(t *testing.T) {
+	for _, tt := range []struct {
+		url  string
+		want bool
+	}{
+		{"https://api.salesloft.com", false},
+		{"http://127.0.0.1:8080", false},
+		{"http://localhost:8080/proxy", false},
+		{"http://[::1]:8080", false},
+		{"http://10.0.0.5:8080", true},
+		{"http://0.0.0.0:8080", true},
+		{"http://[::]:8080", true},
+		{"http://emulator.internal", true},
+		{"", false},
+	} {
+		if got := Cleartext(tt.url); got != tt.want {
+			t.Errorf("Cleartext(%q) = %v; want %v", tt.url, got, tt.want)
+		}
+	}
+}

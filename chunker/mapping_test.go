@@ -2,6 +2,8 @@ package chunker
 
 import (
 	"errors"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -179,5 +181,37 @@ func TestParseMapFile(t *testing.T) {
 	if !errors.As(err, &re) || re.Line != 3 || !errors.Is(err, ErrMapping) ||
 		err.Error() != `people.map:3:1: invalid mapping: "bad line" has no '=' (want "Column=field", "Column=" to drop it, or '"value"=field')` {
 		t.Errorf("ParseMapFile(bad line 3) error = %v; want a *RecordError on line 3 wrapping ErrMapping", err)
+	}
+}
+
+// ParseMapping applies the file's rules, then --map's, then --set's, and
+// each error says which rule it is about.
+func TestParseMapping(t *testing.T) {
+	file := t.TempDir() + "/people.map"
+	if err := os.WriteFile(file, []byte("# comment\nEmail Address=email_address\nNotes=\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseMapping(file, []string{"Owner=owner_id"}, []string{"custom_fields.source=nightly"})
+	want := []MapEntry{{Column: "Email Address", Field: "email_address"}, {Column: "Notes"},
+		{Column: "Owner", Field: "owner_id"}, {Field: "custom_fields.source", Value: "nightly"}}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("ParseMapping = %+v, %v; want %+v", got, err, want)
+	}
+	if got, err := ParseMapping("", nil, nil); err != nil || got != nil {
+		t.Errorf("ParseMapping of nothing = %+v, %v; want no entries", got, err)
+	}
+	for _, tt := range []struct {
+		file       string
+		maps, sets []string
+		prefix     string
+	}{
+		{file + ".missing", nil, nil, "map-file: "},
+		{"", []string{"nofield"}, nil, `map "nofield": `},
+		{"", nil, []string{"=x"}, `set "=x": `},
+	} {
+		_, err := ParseMapping(tt.file, tt.maps, tt.sets)
+		if err == nil || !strings.HasPrefix(err.Error(), tt.prefix) {
+			t.Errorf("ParseMapping(%q, %q, %q) error = %v; want it to begin %q", tt.file, tt.maps, tt.sets, err, tt.prefix)
+		}
 	}
 }

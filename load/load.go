@@ -206,3 +206,8 @@ func (l *Loader) begin(o *op) (func(), error) {
 	l.cur.Store(o)
 	return func() { l.running.Store(false) }, nil
 }
+
+// ErrUnresolvable is the error of a load that stopped because uploads in
+// doubt could not be told apart (an input that repeats records): nothing
+// was stored twice. Config.ResendUnresolvable sends them again instead.
+var ErrUnresolvable = uploader.ErrUnresolvable

@@ -1,10 +1,13 @@
 package load
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -227,27 +230,52 @@ func (o *op) holdsResults(prefix string) bool {
 // LastJob is the job whose saved run or upload in stateDir changed last:
 // what `bulkload resume --last` continues.
 func LastJob(stateDir string) (int64, error) {
+	ids, err := savedJobs(stateDir, false)
+	if err != nil {
+		return 0, err
+	}
+	if len(ids) == 0 {
+		return 0, fmt.Errorf("no saved runs in %s", stateDir)
+	}
+	return ids[0], nil
+}
+
+// SavedJobs lists the jobs that have saved loads in stateDir (runs,
+// uploads, results reads), the most recently changed first: the jobs this
+// machine can continue or report on. A missing stateDir has none.
+func SavedJobs(stateDir string) ([]int64, error) {
+	ids, err := savedJobs(stateDir, true)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return ids, err
+}
+
+func savedJobs(stateDir string, results bool) ([]int64, error) {
 	entries, err := os.ReadDir(stateDir)
 	if err != nil {
-		return 0, fmt.Errorf("state directory: %w", err)
+		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	var id int64
-	var newest time.Time
+	changed := map[int64]time.Time{}
 	for _, e := range entries {
 		name, _, _ := strings.Cut(e.Name(), "-upload-")
+		if results {
+			name, _, _ = strings.Cut(name, "-results-")
+		}
 		n, err := strconv.ParseInt(name, 10, 64)
 		if err != nil || !e.IsDir() {
 			continue
 		}
 		st, err := os.Stat(filepath.Join(stateDir, e.Name(), manifest.FileName))
-		if err == nil && st.ModTime().After(newest) {
-			id, newest = n, st.ModTime()
+		if err == nil && st.ModTime().After(changed[n]) {
+			changed[n] = st.ModTime()
 		}
 	}
-	if id == 0 {
-		return 0, fmt.Errorf("no saved runs in %s", stateDir)
-	}
-	return id, nil
+	ids := slices.Collect(maps.Keys(changed))
+	slices.SortFunc(ids, func(a, b int64) int {
+		return cmp.Or(changed[b].Compare(changed[a]), cmp.Compare(b, a))
+	})
+	return ids, nil
 }
 
 // DefaultStateDir is where bulkload keeps its state when not told:

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -49,5 +50,24 @@ func TestClosestAndFold(t *testing.T) {
 	}
 	if !person.ValidUpsertKey("crm_id") || person.ValidUpsertKey("first_name") {
 		t.Error("ValidUpsertKey wrong for crm_id or first_name")
+	}
+}
+
+func TestCheckUpsertKey(t *testing.T) {
+	for _, tt := range []struct {
+		typ, key string
+		err      string // "" for none
+	}{
+		{"person/upsert", "email_address", ""},
+		{"person/upsert", "email", "person/upsert takes id, crm_id, email_address"},
+		{"calendar/events/upsert", "id", "calendar/events/upsert records have no upsert_key"},
+		{"", "crm_id", ""},
+		{"crm_share/upsert", "crm_id", ""}, // not documented: any documented type's key
+		{"", "email", "the documented types take crm_id, email_address, id"},
+	} {
+		err := CheckUpsertKey(tt.typ, tt.key)
+		if got := fmt.Sprint(err); tt.err == "" && err != nil || tt.err != "" && got != tt.err {
+			t.Errorf("CheckUpsertKey(%q, %q) = %v; want %q", tt.typ, tt.key, err, tt.err)
+		}
 	}
 }

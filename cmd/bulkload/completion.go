@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -32,7 +30,7 @@ func (a *app) completeValues(root *cobra.Command) {
 }
 
 // completeJobs offers the ids of the jobs this machine has saved loads of,
-// newest first.
+// the most recently changed first.
 func (a *app) completeJobs(cmd *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
@@ -41,16 +39,7 @@ func (a *app) completeJobs(cmd *cobra.Command, args []string, _ string) ([]cobra
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	entries, _ := os.ReadDir(dir)
-	var ids []int64
-	for _, e := range entries {
-		name, _, _ := strings.Cut(e.Name(), "-")
-		if id, err := strconv.ParseInt(name, 10, 64); err == nil && e.IsDir() && !slices.Contains(ids, id) {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	slices.Reverse(ids)
+	ids, _ := load.SavedJobs(dir)
 	out := make([]cobra.Completion, len(ids))
 	for i, id := range ids {
 		out[i] = strconv.FormatInt(id, 10)

@@ -6,13 +6,21 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bulkload/bulkload/manifest"
 )
 
 func TestCompletion(t *testing.T) {
 	t.Parallel()
 	state := t.TempDir()
-	for _, d := range []string{"7", "12-upload-0123456789ab", "12-results-abcdef", "x"} {
-		os.MkdirAll(filepath.Join(state, "bulkload", d), 0o700)
+	for i, d := range []string{"7", "12-upload-0123456789ab", "12-results-abcdef", "x"} {
+		dir := filepath.Join(state, "bulkload", d)
+		os.MkdirAll(dir, 0o700)
+		f := filepath.Join(dir, manifest.FileName)
+		os.WriteFile(f, []byte("{}"), 0o600)
+		changed := time.Now().Add(time.Duration(i-10) * time.Minute)
+		os.Chtimes(f, changed, changed)
 	}
 	env := map[string]string{"XDG_STATE_HOME": state}
 	for _, tt := range []struct {
@@ -23,7 +31,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"__complete", "upload", "--format", ""}, "jsonl\njson\ncsv\ntsv\n"},
 		{[]string{"__complete", "results", "1", "--results-format", ""}, "jsonl\ncsv\n"},
 		{[]string{"__complete", "jobs", "--state", ""}, "open\nexecuting\ndone\n"},
-		{[]string{"__complete", "resume", ""}, "12\n7\n"}, // saved jobs, newest id first
+		{[]string{"__complete", "resume", ""}, "12\n7\n"}, // saved jobs, the most recently changed first
 		{[]string{"__complete", "status", ""}, "12\n7\n"},
 	} {
 		r := runMain(t, context.Background(), env, nil, tt.args...)

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -15,7 +15,6 @@ import (
 	"github.com/bulkload/bulkload/api"
 	"github.com/bulkload/bulkload/chunker"
 	"github.com/bulkload/bulkload/load"
-	"github.com/bulkload/bulkload/uploader"
 )
 
 // loader builds the library's Loader from the flags: the one client and
@@ -76,7 +75,7 @@ func (a *app) perform(ctx context.Context, l *load.Loader, c *api.Client, o runO
 	if interrupted && rep.Resumable {
 		rep.Resume = continueCommand(rep, o)
 	}
-	if errors.Is(err, uploader.ErrUnresolvable) && rep.Resumable {
+	if errors.Is(err, load.ErrUnresolvable) && rep.Resumable {
 		again := fmt.Sprintf("bulkload resume %d --resend-unresolvable", rep.JobID)
 		if rep.Command == "upload" {
 			again = fmt.Sprintf("bulkload upload --job %d %s --resend-unresolvable", rep.JobID, shellQuote(rep.Input))

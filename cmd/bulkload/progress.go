@@ -91,27 +91,3 @@ func fit(s string, width int) string {
 	}
 	return string(r[:width-2]) + "…"
 }
-
-// rate formats n per elapsed as "12.3k/s".
-func rate(n int64, elapsed time.Duration) string {
-	if elapsed <= 0 {
-		return "-"
-	}
-	r := float64(n) / elapsed.Seconds()
-	switch {
-	case r >= 1e6:
-		return fmt.Sprintf("%.1fM/s", r/1e6)
-	case r >= 1e3:
-		return fmt.Sprintf("%.1fk/s", r/1e3)
-	}
-	return fmt.Sprintf("%.0f/s", r)
-}
-
-// eta formats the time left for done of total at the rate so far.
-func eta(done, total int64, elapsed time.Duration) string {
-	if done <= 0 || total <= done {
-		return "-"
-	}
-	left := time.Duration(float64(elapsed) * float64(total-done) / float64(done))
-	return left.Round(time.Second).String()
-}
