@@ -117,7 +117,9 @@ func (o *op) addTo(ctx context.Context) error {
 func (o *op) conflicts(stateDir string, desc manifest.Input) error {
 	saved, err := SavedLoads(stateDir, o.jobID)
 	if err != nil {
-		return err
+		// An unreadable manifest could be the job's unfinished run: adding
+		// records beside it could store them twice.
+		return fmt.Errorf("%w: it may be an unfinished load of job %d; move it out of %s if it is not, or resume from it; nothing was sent", err, o.jobID, stateDir)
 	}
 	for _, s := range saved {
 		m := s.Manifest

@@ -34,7 +34,10 @@ func (l *Loader) Status(ctx context.Context, id int64) (Status, error) {
 	if err != nil || stateDir == "" {
 		return st, nil
 	}
-	saved, _ := SavedLoads(stateDir, id)
+	saved, err := SavedLoads(stateDir, id)
+	if err != nil {
+		l.warn("%v", err)
+	}
 	for _, s := range saved {
 		r := s.Manifest.Run
 		if r == nil || r.JobCreatedAt != "" && job.CreatedAt != nil && r.JobCreatedAt != createdAt(job) {

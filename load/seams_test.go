@@ -5,12 +5,15 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bulkload/bulkload/api"
 	"github.com/bulkload/bulkload/api/apitest"
 	"github.com/bulkload/bulkload/load"
+	"github.com/bulkload/bulkload/manifest"
 )
 
 // interruptedRun starts a Run of input into srv and cancels it once the
@@ -271,5 +274,44 @@ func TestResultsWaitOpenJob(t *testing.T) {
 	rep, err := l.Results(context.Background(), job.ID, load.ResultsOptions{Wait: time.Minute})
 	if err != nil || rep.State != "done" {
 		t.Fatalf("results after ready: %+v, %v", rep, err)
+	}
+}
+
+// A job's saved state that cannot be read may be its unfinished run:
+// Upload refuses to add records beside it (nothing sent), where before it
+// overlooked the damaged manifest. Status still reads the job, and warns.
+func TestUploadRefusesDamagedState(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, 0)
+	state := t.TempDir()
+	input := writePeople(t, t.TempDir(), 50)
+	l := loader(t, srv, state, t.TempDir())
+	job, err := l.Create(context.Background(), "person/upsert", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(state, strconv.FormatInt(job.ID, 10))
+	if err := os.MkdirAll(run, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(run, manifest.FileName), []byte(`{"version":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Upload(context.Background(), job.ID, load.Input{Path: input}, load.UploadOptions{})
+	if err == nil || !strings.Contains(err.Error(), "damaged") || !strings.Contains(err.Error(), "nothing was sent") {
+		t.Errorf("Upload beside a damaged manifest: %v; want a refusal naming it", err)
+	}
+	if n := total(srv, job.ID); n != 0 {
+		t.Errorf("the job holds %d records; want 0", n)
+	}
+	var warned []string
+	c, _ := api.NewClient(api.Config{APIKey: testKey, BaseURL: srv.URL})
+	lw, _ := load.New(load.Config{Client: c, StateDir: state, Notify: func(e load.Event) {
+		if e.Kind == load.Warning {
+			warned = append(warned, e.Message)
+		}
+	}})
+	if st, err := lw.Status(context.Background(), job.ID); err != nil || st.Job.ID != job.ID || len(warned) != 1 || !strings.Contains(warned[0], "damaged") {
+		t.Errorf("Status: %+v, %v, warnings %q; want the job and one warning about the damaged manifest", st.Job, err, warned)
 	}
 }

@@ -98,7 +98,10 @@ func (s Saved) Unfinished() bool {
 
 // SavedLoads lists the saved state of job id in stateDir: its run, its
 // uploads and its results reads, the run first, then by directory name.
-// A directory set aside (another job's) is not listed.
+// A directory set aside (another job's) is not listed, nor one whose
+// manifest is not written yet. A manifest that cannot be read (damaged,
+// or of another format version) is left out too, and the error says so:
+// the loads listed are then not all there are.
 func SavedLoads(stateDir string, id int64) ([]Saved, error) {
 	prefix := strconv.FormatInt(id, 10)
 	entries, err := os.ReadDir(stateDir)
@@ -109,6 +112,7 @@ func SavedLoads(stateDir string, id int64) ([]Saved, error) {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
 	var out []Saved
+	var damaged []error
 	for _, e := range entries {
 		n := e.Name()
 		if !e.IsDir() || strings.Contains(n, ".replaced-") || (n != prefix && !strings.HasPrefix(n, prefix+"-")) {
@@ -116,7 +120,11 @@ func SavedLoads(stateDir string, id int64) ([]Saved, error) {
 		}
 		dir := filepath.Join(stateDir, n)
 		m, err := manifest.Load(dir)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
 		if err != nil {
+			damaged = append(damaged, err)
 			continue
 		}
 		out = append(out, Saved{Dir: dir, Manifest: m})
@@ -124,7 +132,7 @@ func SavedLoads(stateDir string, id int64) ([]Saved, error) {
 	sort.SliceStable(out, func(i, j int) bool {
 		return filepath.Base(out[i].Dir) == prefix && filepath.Base(out[j].Dir) != prefix
 	})
-	return out, nil
+	return out, errors.Join(damaged...)
 }
 
 // unfinishedRunOf finds a saved run, not finished, of this input (same
