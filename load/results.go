@@ -103,6 +103,13 @@ func (o *op) readInto(ctx context.Context, wait time.Duration, res *join.Resolve
 		}
 		return o.save()
 	}
+	pctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var waited *time.Timer
+	if wait > 0 {
+		waited = time.AfterFunc(wait, func() { cancel(errWaited) })
+		defer waited.Stop()
+	}
 	var saveErr error
 	var saved time.Time
 	var written int64
@@ -111,6 +118,9 @@ func (o *op) readInto(ctx context.Context, wait time.Duration, res *join.Resolve
 		StartAfter: start,
 		Logger:     o.l.cfg.Logger,
 		Progress: func(s poller.Stats) {
+			if s.State == api.StateDone && waited != nil {
+				waited.Stop() // Wait bounds the wait for the job, not the read of a done job's rows
+			}
 			if saveErr != nil || o.m == nil || s.Cursor == o.m.Poll.Cursor || time.Since(saved) < checkpointEvery {
 				return
 			}
@@ -125,12 +135,6 @@ func (o *op) readInto(ctx context.Context, wait time.Duration, res *join.Resolve
 	o.mu.Lock()
 	o.poll = poll
 	o.mu.Unlock()
-	pctx := ctx
-	if wait > 0 {
-		var cancel context.CancelFunc
-		pctx, cancel = context.WithTimeoutCause(ctx, wait, errWaited)
-		defer cancel()
-	}
 	st, err := poll.Run(pctx, o.jobID, func(r api.Result) error {
 		if saveErr != nil {
 			return saveErr

@@ -315,3 +315,23 @@ func TestUploadRefusesDamagedState(t *testing.T) {
 		t.Errorf("Status: %+v, %v, warnings %q; want the job and one warning about the damaged manifest", st.Job, err, warned)
 	}
 }
+
+// Wait bounds the wait for the job to be done, not the read of a done
+// job's rows: before, a read slower than Wait was cut off with a
+// WaitError saying the job "is not done (done, ...)".
+func TestResultsWaitDoneJob(t *testing.T) {
+	t.Parallel()
+	srv := emulator(t, 0)
+	state, dir := t.TempDir(), t.TempDir()
+	input := writePeople(t, t.TempDir(), 5000)
+	rep, err := loader(t, srv, state, dir).Run(context.Background(), load.Input{Path: input}, load.RunOptions{Type: "person/upsert", NoWait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	untilStored(t, srv, rep.JobID, 5000)
+	srv.SetFaults(apitest.Faults{Latency: 50 * time.Millisecond}) // 50 pages: longer than Wait
+	rep, err = loader(t, srv, state, dir).Results(context.Background(), rep.JobID, load.ResultsOptions{Wait: 200 * time.Millisecond})
+	if err != nil || rep.Written != 5000 || rep.Succeeded != 5000 {
+		t.Fatalf("results of a done job with Wait shorter than the read: wrote %d, %v; want all 5000 rows", rep.Written, err)
+	}
+}

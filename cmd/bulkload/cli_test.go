@@ -222,17 +222,22 @@ func TestFailuresExit1(t *testing.T) {
 	good := writePeople(t, 5, nil)
 	bad := filepath.Join(t.TempDir(), "bad.jsonl")
 	os.WriteFile(bad, []byte("{\"email_address\":\"a@x.io\"}\n{\"b\":\n{\"c\":3}\n"), 0o600)
+	unmapped := filepath.Join(t.TempDir(), "unmapped.csv")
+	os.WriteFile(unmapped, []byte("Email Address,Name\na@x.io,A\n"), 0o600)
 	tests := []struct {
 		name string
 		key  string
 		args []string
 		want []string // substrings of stderr
+		not  string   // advice that would not help
 	}{
-		{"bad key", "wrong-key", []string{"run", "--type", "person/upsert", good}, []string{"401", "API key was refused"}},
-		{"missing file", testKey, []string{"run", "--type", "person/upsert", "/no/such/file.jsonl"}, []string{"/no/such/file.jsonl", "no such file"}},
-		{"directory", testKey, []string{"run", "--type", "person/upsert", t.TempDir()}, []string{"is a directory"}},
-		{"malformed record", testKey, []string{"run", "--type", "person/upsert", bad}, []string{"bad.jsonl:2:", "invalid JSON"}},
-		{"unknown job", testKey, []string{"status", "424242"}, []string{"404"}},
+		{"bad key", "wrong-key", []string{"run", "--type", "person/upsert", good}, []string{"401", "API key was refused"}, ""},
+		{"missing file", testKey, []string{"run", "--type", "person/upsert", "/no/such/file.jsonl"}, []string{"/no/such/file.jsonl", "no such file"}, ""},
+		{"directory", testKey, []string{"run", "--type", "person/upsert", t.TempDir()}, []string{"is a directory"}, ""},
+		{"malformed record", testKey, []string{"run", "--type", "person/upsert", bad}, []string{"bad.jsonl:2:", "invalid JSON"}, ""},
+		{"unknown job", testKey, []string{"status", "424242"}, []string{"404"}, ""},
+		// No column gives what every record needs: skipping records is no way out.
+		{"header without identity", testKey, []string{"run", "--type", "person/upsert", unmapped}, []string{"unmapped.csv:1:", `--map "Column=email_address"`}, "--max-rejects"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -246,6 +251,9 @@ func TestFailuresExit1(t *testing.T) {
 				if !strings.Contains(errb.String(), w) {
 					t.Errorf("stderr %q; want it to contain %q", errb.String(), w)
 				}
+			}
+			if tt.not != "" && strings.Contains(errb.String(), tt.not) {
+				t.Errorf("stderr %q; want no %q", errb.String(), tt.not)
 			}
 			if strings.Contains(errb.String(), "wrong-key") {
 				t.Errorf("stderr shows the key: %q", errb.String())

@@ -84,7 +84,7 @@ func explain(err error) error {
 		return fmt.Errorf("%w (raise --max-rejects, or -1 for any number; the rejects file keeps each with its reason)", err)
 	case errors.Is(err, chunker.ErrRecordTooLarge):
 		return fmt.Errorf("%w: the largest record accepted is %d MiB (skip it with --max-rejects)", err, chunker.DefaultMaxRecordBytes>>20)
-	case errors.As(err, &re) && !re.Fatal && !errors.Is(err, chunker.ErrHeader) && !errors.Is(err, chunker.ErrFormat):
+	case errors.As(err, &re) && !re.Fatal && !errors.Is(err, chunker.ErrHeader) && !errors.Is(err, chunker.ErrFormat) && !errors.Is(err, chunker.ErrMapping):
 		return fmt.Errorf("%w (to skip bad records and load the rest, pass --max-rejects N, or -1 for any number)", err)
 	case errors.Is(err, io.ErrUnexpectedEOF) && !isAPIError(err):
 		// Reading the input, the only unexpected EOF is a gzip stream
