@@ -81,7 +81,7 @@ func savedRows(st load.Status) [][2]string {
 		switch u := m.Upload; {
 		case r.Command == "results":
 		case u.Complete:
-			rows = append(rows, [2]string{"  upload", fmt.Sprintf("complete, %d records in %d batches", u.AckedRecords, u.Batches)})
+			rows = append(rows, [2]string{"  upload", fmt.Sprintf("complete, %d records in %d batch%s", u.AckedRecords, u.Batches, map[bool]string{true: "es"}[u.Batches != 1])})
 		case s.InDoubt() > 0:
 			rows = append(rows, [2]string{"  upload", fmt.Sprintf("%d records stored, %d in doubt (sent, no answer; a resume settles them)", u.AckedRecords, s.InDoubt())})
 		default:
