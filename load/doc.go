@@ -78,4 +78,9 @@
 //
 // A Loader prints nothing: notes reach Config.Notify as Events, progress is
 // read with Stats, and each operation returns a Report of what it did.
+// Stats.String and Report.String are the bulkload command's progress line
+// and summary, for a program's log. Status reads a job with this machine's
+// saved loads of it (what each stored, what is in doubt, how far its
+// results were read), SavedJobs lists the jobs that have saved loads, and
+// Jobs lists the team's jobs.
 package load
