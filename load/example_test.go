@@ -96,3 +96,34 @@ func ExampleLoader_Resume() {
 	// interrupted: true resumable: true
 	// job 1 done: 1000 stored once, 1000 succeeded
 }
+
+// What this machine knows of a job: its state on the server, and each
+// saved load of it, with what it stored and what is in doubt.
+func ExampleLoader_Status() {
+	srv := apitest.NewServer(apitest.Config{ProcessRate: apitest.NoLimit})
+	defer srv.Close()
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	input := filepath.Join(dir, "people.jsonl")
+	os.WriteFile(input, []byte(`{"email_address":"ada@example.com","upsert_key":"email_address"}
+{"email_address":"grace@example.com","upsert_key":"email_address"}
+`), 0o600)
+	client, _ := api.NewClient(api.Config{APIKey: "ak_example", BaseURL: srv.URL})
+	l, _ := load.New(load.Config{Client: client, StateDir: filepath.Join(dir, "state"), ResultsDir: dir})
+	rep, err := l.Run(context.Background(), load.Input{Path: input}, load.RunOptions{Type: "person/upsert", NoWait: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	st, err := l.Status(context.Background(), rep.JobID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("job %d: %d records\n", st.Job.ID, st.Job.Total)
+	for _, s := range st.Saved {
+		u := s.Manifest.Upload
+		fmt.Printf("saved %s: %d stored, %d in doubt, complete %v, unfinished %v\n", s.Manifest.Run.Command, u.AckedRecords, s.InDoubt(), u.Complete, s.Unfinished())
+	}
+	// Output:
+	// job 1: 2 records
+	// saved run: 2 stored, 0 in doubt, complete true, unfinished false
+}
