@@ -312,7 +312,8 @@ func (a *app) retryCommand() *cobra.Command {
 		Long: `retry reads the records job JOB_ID refused (about one call per 100), applies
 --map, --set and --upsert-key to them, so a failure the data caused can be
 fixed on the way, and loads them as a new job of the same type, streaming its
-results like run. The summary names both jobs. An interrupted retry, run
+results like run: beside the job's own results and in their format, unless
+--results-dir or --results-format say otherwise. The summary names both jobs. An interrupted retry, run
 again, continues its job.`,
 		Example: `  bulkload retry 211
   bulkload retry 211 --upsert-key email_address
@@ -326,6 +327,7 @@ again, continues its job.`,
 			if err := o.validate(); err != nil {
 				return err
 			}
+			a.resultsLikeJob(cmd, id, &o)
 			l, c, err := a.loader(o, true)
 			if err != nil {
 				return err
@@ -338,4 +340,25 @@ again, continues its job.`,
 	}
 	o.bind(cmd.Flags(), "retry")
 	return cmd
+}
+
+// resultsLikeJob puts a retry's results where the run of job id put its
+// own, in the same format, unless the flags say otherwise.
+func (a *app) resultsLikeJob(cmd *cobra.Command, id int64, o *runOpts) {
+	dir, err := a.stateDirPath()
+	if err != nil {
+		return
+	}
+	saved, _ := load.SavedLoads(dir, id)
+	for _, s := range saved {
+		if r := s.Manifest.Run; r != nil && r.Command != "upload" && r.ResultsDir != "" {
+			if !cmd.Flags().Changed("results-dir") {
+				o.resultsDir = r.ResultsDir
+			}
+			if !cmd.Flags().Changed("results-format") && r.ResultsFormat != "" {
+				o.resultsFormat = r.ResultsFormat
+			}
+			return
+		}
+	}
 }

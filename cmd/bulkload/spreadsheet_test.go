@@ -129,20 +129,24 @@ func TestRetry(t *testing.T) {
 	in := writePeople(t, 300, func(i int) bool { return i%30 == 0 })
 	env := map[string]string{"SALESLOFT_API_KEY": testKey, "SALESLOFT_BASE_URL": srv.URL, "XDG_STATE_HOME": t.TempDir()}
 	dir := t.TempDir()
-	r := runMain(t, context.Background(), env, nil, "run", "--type", "person/upsert", "--results-dir", dir, "--json", in)
+	r := runMain(t, context.Background(), env, nil, "run", "--type", "person/upsert", "--results-dir", dir, "--results-format", "csv", "--json", in)
 	if s := decodeSummary(t, r.stdout); r.code != exitPartial || s.Failed != 10 {
 		t.Fatalf("run: exit %d, %+v", r.code, s)
 	}
 	// The failures were the emulator's marked addresses: the retry fixes
-	// them by dropping the field the mark is in and setting it anew (and a source).
+	// them by dropping the field the mark is in and setting it anew (and a
+	// source). Its results go where the run's went, as CSV like them.
 	r = runMain(t, context.Background(), env, nil, "retry", "1", "--map", "email_address=",
-		"--set", "email_address=fixed@example.com", "--set", "custom_fields.source=retry", "--results-dir", dir, "--json")
+		"--set", "email_address=fixed@example.com", "--set", "custom_fields.source=retry", "--json")
 	if r.code != exitOK {
 		t.Fatalf("retry: exit %d\n%s", r.code, r.stderr)
 	}
 	s := decodeSummary(t, r.stdout)
 	if s.RetryOf != 1 || s.JobID != 2 || s.Records != 10 || s.Succeeded != 10 || s.Command != "retry" {
 		t.Errorf("retry summary %+v; want job 2 retrying job 1's 10 failures, all succeeded", s)
+	}
+	if want := filepath.Join(dir, "2-success.csv"); s.Files.Success != want {
+		t.Errorf("retry results in %s; want %s, beside the run's and in its format", s.Files.Success, want)
 	}
 	recs := srv.Records(testKey, 2)
 	if len(recs) != 10 || !strings.Contains(string(recs[0]), `"custom_fields":{"source":"retry"}`) || !strings.Contains(string(recs[0]), `"email_address":"fixed@example.com"`) {
