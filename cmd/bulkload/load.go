@@ -56,7 +56,7 @@ func (a *app) notify(e load.Event) {
 	case load.Checked:
 		if a.progressOn() && a.cur != nil {
 			c := a.cur.Stats().Check
-			fmt.Fprintf(a.env.Stderr, "Estimate for %d records: %s (%g of %d calls per %s)\n", c.Records, a.cost(c.Records, c.Batches), a.g.budget, a.g.rateLimit, a.g.rateWindow)
+			fmt.Fprintf(a.env.Stderr, "Estimate for %d records at %g of %d calls per %s: %s\n", c.Records, a.g.budget, a.g.rateLimit, a.g.rateWindow, a.cost(c.Records, c.Batches))
 		}
 	default:
 		a.info("%s\n", e.Message)

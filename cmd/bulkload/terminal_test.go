@@ -32,7 +32,7 @@ func TestOnATerminal(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	s := string(out)
-	if !strings.Contains(s, "Estimate for 3000 records: ") {
+	if !strings.Contains(s, "Estimate for 3000 records at 0.8 of 600 calls per 1m0s: 68 API calls (30 uploads, 30 results pages") {
 		t.Errorf("no cost estimate before the run:\n%s", s)
 	}
 	if !strings.Contains(s, "\r") {
