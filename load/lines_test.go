@@ -87,3 +87,234 @@ func TestResultLinesUnderFaults(t *testing.T) {
 		}
 	}
 }
+
+// errLoader is loader reading errors-only results.
+func errLoader(t *testing.T, srv *apitest.Server, stateDir, resultsDir string) *load.Loader {
+	t.Helper()
+	c, err := api.NewClient(api.Config{APIKey: testKey, BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := load.New(load.Config{Client: c, StateDir: stateDir, ResultsDir: resultsDir, Workers: 2, ErrorsOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// lineRow is a JSON Lines result row as the line checks read it.
+type lineRow struct {
+	Line   *int            `json:"line"`
+	File   string          `json:"file"`
+	Record json.RawMessage `json:"record"`
+	Status api.Status      `json:"status"`
+}
+
+func readRows(t *testing.T, path string) []lineRow {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []lineRow
+	for _, s := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var r lineRow
+		if err := json.Unmarshal([]byte(s), &r); err != nil {
+			t.Fatalf("row %s: %v", s, err)
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// Errors-only reads name the line of each error row whose record starts on
+// one line of the input, and leave it empty where the record repeats on
+// other lines: under out-of-order execution, uploads in doubt, and an
+// errors-only read interrupted and resumed.
+func TestErrorsOnlyLinesUnderFaults(t *testing.T) {
+	t.Parallel()
+	srv := apitest.NewServer(apitest.Config{APIKeys: []string{testKey}, ProcessRate: 20000, OutOfOrder: true, Seed: 5,
+		ErrorRate: 0.25, FailRecords: "@fail.example",
+		Faults: apitest.Faults{ErrorAfterStore: 0.15, ResetAfterStore: 0.1}})
+	t.Cleanup(srv.Close)
+	dir, state := t.TempDir(), t.TempDir()
+	in, want := repeatsInput(t, dir)
+	l := errLoader(t, srv, state, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { // interrupt once some error rows are written
+		for {
+			if s := l.Stats(); s.Phase == load.PhaseResults && s.Poll.Delivered > 300 {
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	rep, err := l.Run(ctx, load.Input{Path: in, BatchSize: 100}, load.RunOptions{Type: "person/upsert"})
+	if !errors.Is(err, context.Canceled) || rep.Written == 0 || rep.Lines.Tied == 0 {
+		cancel()
+		t.Fatalf("first run: %+v, %v; want it interrupted while reading results, some lines tied", rep, err)
+	}
+	srv.SetFaults(apitest.Faults{})
+	rep, err = errLoader(t, srv, state, dir).Resume(context.Background(), rep.JobID, load.ResumeOptions{})
+	if err != nil || rep.Succeeded+rep.Failed != 4000 || !rep.ErrorsOnly {
+		t.Fatalf("resume: %+v, %v", rep, err)
+	}
+	job, _ := srv.Job(testKey, rep.JobID)
+	rows := readRows(t, rep.Files.Errors)
+	if int64(len(rows)) != job.Errors || rep.Failed != job.Errors {
+		t.Fatalf("%d error rows, %d failed; want the job's %d", len(rows), rep.Failed, job.Errors)
+	}
+	checkErrorLines(t, rows, want, rep)
+}
+
+// repeatsInput writes 4,000 people to dir, a blank line before every
+// seventh, 80 of them (@fail.example: they fail) 20 records each on 4
+// lines. want maps each email to its line, 0 where it repeats.
+func repeatsInput(t *testing.T, dir string) (string, map[string]int) {
+	t.Helper()
+	in := filepath.Join(dir, "people.jsonl")
+	var b strings.Builder
+	want := map[string]int{}
+	line := 0
+	for i := range 4000 {
+		if i%7 == 0 {
+			b.WriteString("\n")
+			line++
+		}
+		line++
+		email := "p" + strconv.Itoa(i) + "@example.com"
+		if i%50 == 0 {
+			email = "r" + strconv.Itoa(i%1000) + "@fail.example"
+		}
+		b.WriteString(`{"email_address":"` + email + `","upsert_key":"email_address"}` + "\n")
+		if _, seen := want[email]; seen {
+			want[email] = 0
+		} else {
+			want[email] = line
+		}
+	}
+	if err := os.WriteFile(in, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return in, want
+}
+
+// checkErrorLines checks the error rows of repeatsInput: each names the
+// line of its record, none where the record repeats, and rep counts them
+// (over every read of the job's errors).
+func checkErrorLines(t *testing.T, rows []lineRow, want map[string]int, rep load.Report) {
+	t.Helper()
+	var tied, repeats int64
+	seen := map[string]bool{}
+	for _, r := range rows {
+		e := email(t, r.Record)
+		w, ok := want[e]
+		switch {
+		case !ok || r.Status != api.StatusError:
+			t.Fatalf("row %+v: not an error row of the input", r)
+		case w == 0 && r.Line != nil:
+			t.Fatalf("row of %s (on several lines) names line %d; want none", e, *r.Line)
+		case w != 0 && (r.Line == nil || *r.Line != w):
+			t.Fatalf("row of %s names line %v; want %d", e, r.Line, w)
+		case w != 0 && seen[e]:
+			t.Fatalf("two rows of %s", e)
+		}
+		seen[e] = true
+		if w == 0 {
+			repeats++
+		} else {
+			tied++
+		}
+	}
+	if repeats != 80 {
+		t.Errorf("%d rows of repeated records; want all 80 failed", repeats)
+	}
+	if rep.Lines.Tied != tied || rep.Lines.Unknown != repeats {
+		t.Errorf("Lines = %+v; want %d tied, %d unknown", rep.Lines, tied, repeats)
+	}
+}
+
+// A job filled by two uploads, its failures read by an errors-only Results:
+// each row names its file and line, except a record in both files.
+func TestErrorsOnlyLinesOfUploads(t *testing.T) {
+	t.Parallel()
+	srv := apitest.NewServer(apitest.Config{APIKeys: []string{testKey}, ProcessRate: apitest.NoLimit, FailRecords: "@fail.example"})
+	t.Cleanup(srv.Close)
+	dir, state := t.TempDir(), t.TempDir()
+	person := func(email string) string {
+		return `{"email_address":"` + email + `","upsert_key":"email_address"}` + "\n"
+	}
+	var a strings.Builder
+	for i := range 700 {
+		switch i {
+		case 4:
+			a.WriteString(person("both@fail.example")) // line 5
+		case 7:
+			a.WriteString(person("a8@fail.example")) // line 8
+		case 650:
+			a.WriteString(person("a651@fail.example"))
+		default:
+			a.WriteString(person("a" + strconv.Itoa(i) + "@example.com"))
+		}
+	}
+	fa := filepath.Join(t.TempDir(), "a.jsonl")
+	fb := filepath.Join(t.TempDir(), "b.jsonl")
+	os.WriteFile(fa, []byte(a.String()), 0o600)
+	os.WriteFile(fb, []byte("\n"+person("both@fail.example")+person("b3@fail.example")), 0o600)
+	l := loader(t, srv, state, dir)
+	job, err := l.Create(context.Background(), "person/upsert", "two files")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{fa, fb} {
+		if _, err := l.Upload(context.Background(), job.ID, load.Input{Path: in, BatchSize: 300}, load.UploadOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := l.Ready(context.Background(), job.ID); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := errLoader(t, srv, state, dir).Results(context.Background(), job.ID, load.ResultsOptions{Wait: time.Minute})
+	if err != nil || rep.Failed != 5 || rep.Written != 5 {
+		t.Fatalf("errors-only results: %+v, %v; want 5 failures written", rep, err)
+	}
+	want := map[string]string{"both@fail.example": "", "a8@fail.example": fa + ":8", "a651@fail.example": fa + ":651", "b3@fail.example": fb + ":3"}
+	for _, r := range readRows(t, rep.Files.Errors) {
+		e := email(t, r.Record)
+		got := ""
+		if r.Line != nil {
+			got = r.File + ":" + strconv.Itoa(*r.Line)
+		}
+		if w, ok := want[e]; !ok || got != w {
+			t.Errorf("row of %s names %q; want %q", e, got, w)
+		}
+	}
+	if rep.Lines.Tied != 3 || rep.Lines.Unknown != 2 {
+		t.Errorf("Lines = %+v; want 3 tied, 2 unknown", rep.Lines)
+	}
+}
+
+// Standard input makes no index: errors-only rows have no line, and are
+// counted as unknown.
+func TestErrorsOnlyLinesStdin(t *testing.T) {
+	t.Parallel()
+	srv := apitest.NewServer(apitest.Config{APIKeys: []string{testKey}, ProcessRate: apitest.NoLimit, FailRecords: "@fail.example"})
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	in := `{"email_address":"a@fail.example","upsert_key":"email_address"}` + "\n" +
+		`{"email_address":"b@example.com","upsert_key":"email_address"}` + "\n" +
+		`{"email_address":"c@fail.example","upsert_key":"email_address"}` + "\n"
+	rep, err := errLoader(t, srv, t.TempDir(), dir).Run(context.Background(), load.Input{Reader: strings.NewReader(in), Format: "jsonl"}, load.RunOptions{Type: "person/upsert"})
+	if err != nil || rep.Failed != 2 || rep.Written != 2 {
+		t.Fatalf("run from a reader: %+v, %v; want 2 failures written", rep, err)
+	}
+	for _, r := range readRows(t, rep.Files.Errors) {
+		if r.Line != nil {
+			t.Errorf("row %+v names a line; want none without an index", r)
+		}
+	}
+	if rep.Lines.Tied != 0 || rep.Lines.Unknown != 2 {
+		t.Errorf("Lines = %+v; want 2 unknown", rep.Lines)
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/bulkload/bulkload/api"
-	"github.com/bulkload/bulkload/join"
 	"github.com/bulkload/bulkload/manifest"
 	"github.com/bulkload/bulkload/poller"
 )
@@ -19,10 +18,8 @@ import (
 // is done, saving the cursor with the files' offsets as it goes. wait, if
 // positive, bounds how long it waits for the job to be done.
 func (o *op) results(ctx context.Context, wait time.Duration) error {
-	res, idx, several := o.resolver(o.joinIndexOfJob())
-	if idx != nil {
-		defer idx.Close()
-	}
+	res, done, several := o.resolver(o.joinIndexOfJob())
+	defer done()
 	return o.readInto(ctx, wait, res, several)
 }
 
@@ -57,7 +54,7 @@ func (o *op) runDirOfJob() string {
 	return dir
 }
 
-func (o *op) readInto(ctx context.Context, wait time.Duration, res *join.Resolver, several bool) error {
+func (o *op) readInto(ctx context.Context, wait time.Duration, res liner, several bool) error {
 	o.setPhase(PhaseResults)
 	ff := poller.JSONLines
 	if o.set.ResultsFormat == "csv" {
