@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -235,6 +236,52 @@ func checkErrorLines(t *testing.T, rows []lineRow, want map[string]int, rep load
 	}
 }
 
+// An errors-only Results read of a run's job, interrupted, continues from
+// its cursor and ties the rows of both reads.
+func TestErrorsOnlyResultsContinued(t *testing.T) {
+	t.Parallel()
+	srv := apitest.NewServer(apitest.Config{APIKeys: []string{testKey}, ProcessRate: apitest.NoLimit, Seed: 9,
+		ErrorRate: 0.3, FailRecords: "@fail.example", Faults: apitest.Faults{Latency: 5 * time.Millisecond}})
+	t.Cleanup(srv.Close)
+	dir, state := t.TempDir(), t.TempDir()
+	in, want := repeatsInput(t, t.TempDir())
+	rep, err := loader(t, srv, state, dir).Run(context.Background(), load.Input{Path: in, BatchSize: 500}, load.RunOptions{Type: "person/upsert", NoWait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := rep.JobID
+	for j, _ := srv.Job(testKey, id); j.State != "done"; j, _ = srv.Job(testKey, id) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	job, _ := srv.Job(testKey, id)
+
+	l := errLoader(t, srv, state, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { // interrupt once some error rows are written
+		for {
+			if s := l.Stats(); s.Phase == load.PhaseResults && s.Poll.Delivered > 200 {
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	first, err := l.Results(ctx, id, load.ResultsOptions{})
+	if !errors.Is(err, context.Canceled) || first.Written == 0 || first.Written >= job.Errors || first.Lines.Tied == 0 {
+		cancel()
+		t.Fatalf("first read: %+v, %v; want it interrupted with some rows tied", first, err)
+	}
+	rep, err = errLoader(t, srv, state, dir).Results(context.Background(), id, load.ResultsOptions{})
+	if err != nil || rep.Failed != job.Errors || rep.Written+first.Written != job.Errors {
+		t.Fatalf("second read: %+v, %v; want the rest of the job's %d errors (first read: %d)", rep, err, job.Errors, first.Written)
+	}
+	rows := readRows(t, rep.Files.Errors)
+	if int64(len(rows)) != job.Errors {
+		t.Fatalf("%d error rows; want %d", len(rows), job.Errors)
+	}
+	checkErrorLines(t, rows, want, rep)
+}
+
 // A job filled by two uploads, its failures read by an errors-only Results:
 // each row names its file and line, except a record in both files.
 func TestErrorsOnlyLinesOfUploads(t *testing.T) {
@@ -316,5 +363,115 @@ func TestErrorsOnlyLinesStdin(t *testing.T) {
 	}
 	if rep.Lines.Tied != 0 || rep.Lines.Unknown != 2 {
 		t.Errorf("Lines = %+v; want 2 unknown", rep.Lines)
+	}
+}
+
+// A Results read interrupted and continued, in either mode, ties the rows
+// of the second read as a whole read would: every row that names a line
+// names the line of its own record. The input is made so that a
+// continued full read that forgot where the first stopped would go wrong:
+// record 50 of each batch repeats the first record of the batch before.
+// The emulator stores each batch under consecutive ids, so a row's id
+// gives its line.
+func TestResultsContinuedLines(t *testing.T) {
+	t.Parallel()
+	for _, errorsOnly := range []bool{false, true} {
+		name := "full"
+		if errorsOnly {
+			name = "errors-only"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			const batch, n = 70, 2800
+			srv := apitest.NewServer(apitest.Config{APIKeys: []string{testKey}, ProcessRate: apitest.NoLimit, Seed: 4,
+				ErrorRate: 0.5, Faults: apitest.Faults{Latency: 3 * time.Millisecond}})
+			t.Cleanup(srv.Close)
+			dir, state := t.TempDir(), t.TempDir()
+			in := filepath.Join(t.TempDir(), "people.jsonl")
+			var b strings.Builder
+			for i := range n {
+				e := "p" + strconv.Itoa(i) + "@example.com"
+				switch {
+				case i%batch == 0:
+					e = "h" + strconv.Itoa(i/batch) + "@example.com"
+				case i%batch == 50 && i > batch:
+					e = "h" + strconv.Itoa(i/batch-1) + "@example.com"
+				}
+				b.WriteString(`{"email_address":"` + e + `","upsert_key":"email_address"}` + "\n")
+			}
+			os.WriteFile(in, []byte(b.String()), 0o600)
+			rep, err := loader(t, srv, state, dir).Run(context.Background(), load.Input{Path: in, BatchSize: batch}, load.RunOptions{Type: "person/upsert", NoWait: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := rep.JobID
+			for j, _ := srv.Job(testKey, id); j.State != "done"; j, _ = srv.Job(testKey, id) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			// lineOf[row id]: batches are stored whole; the first record of
+			// each names its batch.
+			recs := srv.Records(testKey, id)
+			lineOf := make([]int, len(recs)+1)
+			for s := 0; s < len(recs); s += batch {
+				var k int
+				if _, err := fmt.Sscanf(email(t, recs[s]), "h%d@", &k); err != nil {
+					t.Fatalf("row %d: %s does not start a batch", s+1, recs[s])
+				}
+				for i := range batch {
+					lineOf[s+i+1] = k*batch + i + 1
+				}
+			}
+
+			newLoader := loader
+			if errorsOnly {
+				newLoader = errLoader
+			}
+			l := newLoader(t, srv, state, dir)
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() { // interrupt once some rows are written
+				for {
+					if s := l.Stats(); s.Phase == load.PhaseResults && s.Poll.Delivered > 500 {
+						cancel()
+						return
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}()
+			first, err := l.Results(ctx, id, load.ResultsOptions{})
+			if !errors.Is(err, context.Canceled) || first.Written == 0 {
+				cancel()
+				t.Fatalf("first read: %+v, %v; want it interrupted", first, err)
+			}
+			rep, err = newLoader(t, srv, state, dir).Results(context.Background(), id, load.ResultsOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rows []string
+			for _, f := range []string{rep.Files.Success, rep.Files.Errors} {
+				if f != "" {
+					data, _ := os.ReadFile(f)
+					rows = append(rows, strings.Split(strings.TrimSpace(string(data)), "\n")...)
+				}
+			}
+			var tied int64
+			for _, r := range rows {
+				var row struct {
+					ID   int64 `json:"id"`
+					Line *int  `json:"line"`
+				}
+				if err := json.Unmarshal([]byte(r), &row); err != nil {
+					t.Fatal(err)
+				}
+				if row.Line != nil {
+					if *row.Line != lineOf[row.ID] {
+						t.Fatalf("row %s names line %d; want %d (first read wrote %d rows)", r, *row.Line, lineOf[row.ID], first.Written)
+					}
+					tied++
+				}
+			}
+			if int64(len(rows)) != first.Written+rep.Written || rep.Lines.Tied != tied || rep.Lines.Tied+rep.Lines.Unknown != int64(len(rows)) {
+				t.Errorf("%d rows, %d tied; reports %+v and %+v", len(rows), tied, first, rep)
+			}
+		})
 	}
 }

@@ -249,10 +249,12 @@ func (o *op) resultsState(stateDir string, job api.Job) {
 			if !m.Poll.Done && m.Poll.Cursor > 0 {
 				o.m = m
 				o.set.SuccessOffset, o.set.ErrorsOffset = m.Run.SuccessOffset, m.Run.ErrorsOffset
+				o.set.JoinState = m.Run.JoinState // the tie goes on after the cursor too
 				if !o.resultsFilesHold() {
 					o.l.warn("the results files of an earlier read of job %d were removed or cut short; reading all results again", o.jobID)
 					o.m = nil
 					o.set.SuccessOffset, o.set.ErrorsOffset = 0, 0
+					o.set.JoinState = nil
 				} else {
 					o.l.info("Continuing the results of job %d after result %d (an earlier read stopped there)", o.jobID, m.Poll.Cursor)
 				}
