@@ -426,6 +426,7 @@ func (l *Lookup) make() error {
 	}
 	buf := make([]lentry, 0, min(int64(l.chunk), total))
 	var es []entry
+	var raw []byte
 	flush := func() error {
 		if len(buf) == 0 {
 			return nil
@@ -444,7 +445,7 @@ func (l *Lookup) make() error {
 		return nil
 	}
 	for b := range batches {
-		if es, err = l.x.entries(int32(b), es); err != nil {
+		if es, raw, err = l.x.entriesVia(int32(b), es, raw); err != nil {
 			return err
 		}
 		file := uint32(batches[b].key.file)
