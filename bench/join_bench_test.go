@@ -1,12 +1,16 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"io"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -17,7 +21,8 @@ import (
 
 // The join benchmarks measure what tying results to input lines costs: the
 // index written at upload time and the resolver at results time, for
-// joinRecords sample people in batches of 5,000:
+// joinRecords sample people in batches of 5,000 (1M;
+// BULKLOAD_BENCH_JOIN_RECORDS=N sets another count):
 //
 //	go test -run '^$' -bench 'Join' -benchtime 1x ./bench/
 //
@@ -39,6 +44,9 @@ import (
 const joinBatch = 5000
 
 func joinRecords() int {
+	if n, err := strconv.Atoi(os.Getenv("BULKLOAD_BENCH_JOIN_RECORDS")); err == nil && n >= joinBatch {
+		return n / joinBatch * joinBatch
+	}
 	if testing.Short() {
 		return 20_000
 	}
@@ -68,7 +76,13 @@ func joinBatchBody(k, n int) ([]byte, [][]byte) {
 // and the CPU time the Add calls took when timed.
 func joinIndex(b *testing.B, timed bool) (*join.Index, int, time.Duration) {
 	b.Helper()
-	x, err := join.OpenIndex(filepath.Join(b.TempDir(), "join.idx"))
+	return joinIndexAt(b, timed, filepath.Join(b.TempDir(), "join.idx"))
+}
+
+// joinIndexAt is joinIndex with the index file at path.
+func joinIndexAt(b *testing.B, timed bool, path string) (*join.Index, int, time.Duration) {
+	b.Helper()
+	x, err := join.OpenIndex(path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -230,4 +244,166 @@ func BenchmarkJoinHash(b *testing.B) {
 	run("baseline-sha256", func(r []byte) error { sha256.Sum256(r); return nil })
 	var buf bytes.Buffer
 	run("baseline-compact", func(r []byte) error { buf.Reset(); return json.Compact(&buf, r) })
+}
+
+// joinErrorShare is the share of rows an errors-only read gets in
+// BenchmarkJoinLookup: 5%, as RunBudget and RunScale fail.
+const joinErrorShare = 0.05
+
+// BenchmarkJoinLookup measures the errors-only tie (join.Lookup): the sort
+// of the index into its hash-ordered file, once, then the rows of 5% of
+// the records, in id order (their hashes in no order), each looked up
+// alone. Metrics:
+//
+//	sort-s, sort-cpu-s     making the sorted file: wall and process CPU time
+//	sort-peak-heap-MiB     the largest live heap seen while sorting (sampled every ms)
+//	                       above the heap before it
+//	sort-alloc-MiB         bytes allocated while sorting
+//	sorted-B/record        the sorted file's size per index record
+//	open-ms                opening the sorted file again (a resumed read)
+//	ns/row, cpu-ns/row     Lookup.Resolve per error row (hash, one 4 KiB ReadAt, CRC, search)
+//	heap-MiB               the open Lookup's live heap (its blocks' first hashes and CRCs)
+//	ambiguous-rows         rows left empty: records that repeat (none at 1M)
+//	scan-ms/page           baseline, same run: one pass over the index file, what a
+//	                       scan per results page (100 error rows) would cost
+//	x-scan                 scan-ms/page / 100 rows against ns/row
+//	map-heap-MiB           baseline: a map from each record's hash to its line
+//	slice-heap-MiB         baseline: every (hash, line) in one sorted slice
+func BenchmarkJoinLookup(b *testing.B) {
+	b.ReportAllocs()
+	for range b.N {
+		b.StopTimer()
+		path := filepath.Join(b.TempDir(), "join.idx")
+		x, batches, _ := joinIndexAt(b, false, path)
+		rng := rand.New(rand.NewPCG(3, 4))
+		var rows [][]byte
+		for k := range batches {
+			_, recs := joinBatchBody(k, joinBatch)
+			for _, rec := range recs {
+				if rng.Float64() < joinErrorShare {
+					rows = append(rows, rec)
+				}
+			}
+		}
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		l, err := join.NewLookup(x, join.LookupConfig{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		// The sort, with the heap sampled while it runs.
+		stop, peak := make(chan struct{}), make(chan uint64)
+		go func() {
+			var m runtime.MemStats
+			var top uint64
+			t := time.NewTicker(time.Millisecond)
+			defer t.Stop()
+			for {
+				runtime.ReadMemStats(&m)
+				top = max(top, m.HeapAlloc)
+				select {
+				case <-stop:
+					peak <- top
+					return
+				case <-t.C:
+				}
+			}
+		}()
+		cpu, start := processCPU(), time.Now()
+		if err := l.Prepare(); err != nil {
+			b.Fatal(err)
+		}
+		sortWall, sortCPU := time.Since(start), processCPU()-cpu
+		close(stop)
+		maxHeap := <-peak
+		runtime.ReadMemStats(&after)
+		build := l.Build()
+		b.ReportMetric(sortWall.Seconds(), "sort-s")
+		b.ReportMetric(sortCPU.Seconds(), "sort-cpu-s")
+		b.ReportMetric(float64(int64(maxHeap)-int64(before.HeapAlloc))/(1<<20), "sort-peak-heap-MiB")
+		b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), "sort-alloc-MiB")
+		b.ReportMetric(float64(build.Bytes)/float64(build.Records), "sorted-B/record")
+		l.Close()
+
+		// A resumed read opens the file again: that Lookup ties the rows.
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		start = time.Now()
+		l, err = join.NewLookup(x, join.LookupConfig{})
+		if err == nil {
+			err = l.Prepare()
+		}
+		if err != nil || !l.Build().Reused {
+			b.Fatalf("reopening: %v, %+v", err, l.Build())
+		}
+		b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "open-ms")
+		b.StartTimer()
+		cpu, start = processCPU(), time.Now()
+		for i, rec := range rows {
+			l.Resolve(api.Result{ID: int64(i + 1), Status: api.StatusError, Record: rec})
+		}
+		wall := time.Since(start)
+		cpu = processCPU() - cpu
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		// The sample people are distinct at 1M; past that a few repeat
+		// (the same person generated twice), and their rows are rightly
+		// left empty. No row may be unmatched.
+		st := l.Stats()
+		if st.Results != int64(len(rows)) || st.Unmatched != 0 || st.Lines+st.Ambiguous != st.Results {
+			b.Fatalf("Stats() = %+v; want %d rows, tied or ambiguous", st, len(rows))
+		}
+		b.ReportMetric(float64(st.Ambiguous), "ambiguous-rows")
+		runtime.KeepAlive(l)
+		runtime.KeepAlive(rows) // live in both measures: only the Lookup differs
+		perRow := float64(wall.Nanoseconds()) / float64(len(rows))
+		b.ReportMetric(perRow, "ns/row")
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(len(rows)), "cpu-ns/row")
+		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(1<<20), "heap-MiB")
+		l.Close()
+
+		// Baseline: one pass over the index file, reading every entry (the
+		// least a scan per page costs; matching the page's rows is extra).
+		xs := x.Stats()
+		start = time.Now()
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, bufio.NewReaderSize(f, 256<<10))
+		f.Close()
+		scan := time.Since(start)
+		if n < xs.Records*12 {
+			b.Fatalf("scanned %d bytes; want %d records' worth", n, xs.Records)
+		}
+		b.ReportMetric(float64(scan.Microseconds())/1000, "scan-ms/page")
+		b.ReportMetric(float64(scan.Nanoseconds())/100/perRow, "x-scan")
+
+		// Baselines: every record's hash and line in memory.
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		m := make(map[uint64]int32)
+		for k := range batches {
+			for i := range joinBatch {
+				m[uint64(k)<<32|uint64(i)] = int32(i)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(m)
+		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(1<<20), "map-heap-MiB")
+		m = nil
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		s := make([]struct {
+			hash uint64
+			line uint32
+		}, xs.Records)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(s)
+		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(1<<20), "slice-heap-MiB")
+	}
 }

@@ -58,11 +58,37 @@
 // every uploaded batch was indexed (hence the seal), a batch stored twice
 // (uploader.Config.ResendUnresolvable) is declared with
 // [ResolverConfig].Repeats, and the resolver is fed every row of the job
-// in id order (so not the errors-only poll).
+// in id order (so not the errors-only poll: see below).
 //
 // The model also takes the records of one POST to get ids in the order of
 // its "data" array ("ids grow in upload order"). [ResolverStats].Empty
 // counts the rows left without a line: the summary reports it.
+//
+// # The errors-only tie
+//
+// The errors-only poll hands over the failed rows only, so no frontier can
+// be kept: a failed row's batch neighbours are mostly not seen. A [Lookup]
+// ties each such row alone, by content: the row gets a line when its
+// record's hash occurs at exactly one (file, line) of the whole index, and
+// none otherwise. That is certain for the same reason as above: every
+// record of the job was indexed (the index is sealed), so the row's own
+// record is among the index entries with its hash; if all of them start on
+// one line of one file, that is the line, whichever of them the row is. A
+// collision or a record that repeats can only add entries, on other lines
+// (the line is then left empty, counted Ambiguous), never take the true
+// one away. Repeats on one line of one file (two records of a JSON array
+// on one line) keep the line; a batch stored twice (Repeats) is one batch
+// of the index, so its copies share their lines. A row whose hash the index
+// does not hold (a record not indexed) is Unmatched.
+//
+// What it costs, against the Resolver: a record that repeats anywhere in
+// the input gets no line, even where the order of the full read would have
+// told its copies apart. Where the Resolver needs memory per batch, a
+// Lookup needs the index sorted by hash: see [Lookup] for why a sorted
+// file, made once next to the index and kept for the next read, and not a
+// map or a scan per page. A row costs one 4 KiB read from it (in the page
+// cache after the sort) and a binary search; rows may come in any order,
+// and a read that goes on after a cursor needs no state to tie its rows.
 //
 // # Cost
 //
@@ -71,7 +97,9 @@
 // time the same hash per row and a map lookup; memory is about 50 bytes per
 // batch plus 16 cached batches' entries (60 KiB each for 5,000 records),
 // 1.3 MiB at 1M records, where a map from every record's hash to its line
-// would take 36 MiB (BENCHMARKS.md).
+// would take 36 MiB (BENCHMARKS.md). An errors-only read sorts the index
+// once, about 16 bytes per record on disk and a bounded 16 MiB chunk in
+// memory, then keeps 12 bytes per 256 records in memory.
 //
 // # Resume
 //

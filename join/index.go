@@ -384,18 +384,29 @@ func (x *Index) Close() error {
 
 // entries reads batch b's entries into dst.
 func (x *Index) entries(b int32, dst []entry) ([]entry, error) {
+	dst, _, err := x.entriesVia(b, dst, nil)
+	return dst, err
+}
+
+// entriesVia is entries reading through raw, grown as needed and
+// returned for the next call.
+func (x *Index) entriesVia(b int32, dst []entry, raw []byte) ([]entry, []byte, error) {
 	x.mu.Lock()
 	bi := x.batches[b]
 	x.mu.Unlock()
-	raw := make([]byte, int(bi.n)*entrySize)
+	if n := int(bi.n) * entrySize; cap(raw) < n {
+		raw = make([]byte, n)
+	} else {
+		raw = raw[:n]
+	}
 	if _, err := x.f.ReadAt(raw, bi.off); err != nil {
-		return nil, fmt.Errorf("join: reading index %s: %w", x.path, err)
+		return nil, raw, fmt.Errorf("join: reading index %s: %w", x.path, err)
 	}
 	dst = dst[:0]
 	for i := 0; i < len(raw); i += entrySize {
 		dst = append(dst, readEntry(raw[i:]))
 	}
-	return dst, nil
+	return dst, raw, nil
 }
 
 // Hash returns the 64-bit content hash the index keeps for a record: the

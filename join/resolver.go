@@ -21,6 +21,7 @@ type Tie struct {
 	// Exact reports that the result is tied to one input record. A result
 	// whose candidates all start on the same line of the same file (two
 	// records of a JSON array on one line) has a Line without being Exact.
+	// A Lookup's ties never are: they name Line and File only.
 	Exact bool
 }
 
@@ -268,7 +269,8 @@ func (r *Resolver) unplace(b int32) error {
 
 // Resolve ties one result to its input record. Call it for every result
 // of the job, in ascending id, each once: in full mode (not ErrorsOnly),
-// the results as the poller hands them over. A result that cannot be tied
+// the results as the poller hands them over. Rows read on their own (the
+// errors-only poll) are tied by a Lookup instead. A result that cannot be tied
 // with certainty gets the zero Tie.
 func (r *Resolver) Resolve(res api.Result) Tie {
 	r.stats.Results++

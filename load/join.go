@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bulkload/bulkload/api"
 	"github.com/bulkload/bulkload/chunker"
 	"github.com/bulkload/bulkload/join"
 	"github.com/bulkload/bulkload/uploader"
@@ -83,29 +84,57 @@ func (o *op) openIndex() (*join.Index, error) {
 	return join.OpenIndex(o.indexPath())
 }
 
+// liner ties result rows to input lines: a *join.Resolver for a full read
+// (every row, in id order), a *join.Lookup for an errors-only read (the
+// failed rows only).
+type liner interface {
+	Line(api.Result) (line int, file string)
+	Stats() join.ResolverStats
+	State() []byte
+}
+
 // resolver ties this op's results to input lines, from the join index at
-// path, or returns nil when there is none to tie by (errors-only reads skip
-// rows the tie needs; standard input made no index; an index not sealed
-// does not hold every batch). The caller closes the index.
-// several reports an index of uploads, whose rows name their file.
-func (o *op) resolver(path string) (res *join.Resolver, idx *join.Index, several bool) {
-	if o.set.ErrorsOnly || path == "" {
-		return nil, nil, false
+// path, or returns nil when there is none to tie by (standard input made
+// no index; an index not sealed does not hold every batch). A full read is
+// tied by a join.Resolver; an errors-only read, which skips the rows the
+// Resolver needs, by a join.Lookup: by content, a line only where the
+// record starts on one line of the whole index. Call done when the read is
+// over. several reports an index of uploads, whose rows name their file.
+func (o *op) resolver(path string) (res liner, done func(), several bool) {
+	none := func() {}
+	if path == "" {
+		return nil, none, false
 	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, false
+		return nil, none, false
 	}
 	idx, err := join.OpenIndex(path)
 	if err != nil {
 		o.l.warn("result lines: %v; the results are written without their input lines", err)
-		return nil, nil, false
+		return nil, none, false
+	}
+	several = strings.HasSuffix(path, "-uploads.join")
+	if o.set.ErrorsOnly {
+		lk, err := join.NewLookup(idx, join.LookupConfig{State: o.set.JoinState})
+		if err != nil {
+			idx.Close()
+			o.l.warn("result lines: %v; the results are written without their input lines", err)
+			return nil, none, false
+		}
+		return lk, func() {
+			if err := lk.Err(); err != nil {
+				o.l.warn("result lines: %v; the rows after it were written without their input lines", err)
+			}
+			lk.Close()
+			idx.Close()
+		}, several
 	}
 	repeats := o.m != nil && o.m.Upload.Duplicates > 0
-	res, err = join.NewResolver(idx, join.ResolverConfig{Repeats: repeats, State: o.set.JoinState})
+	r, err := join.NewResolver(idx, join.ResolverConfig{Repeats: repeats, State: o.set.JoinState})
 	if err != nil {
 		idx.Close()
 		o.l.warn("result lines: %v; the results are written without their input lines", err)
-		return nil, nil, false
+		return nil, none, false
 	}
-	return res, idx, strings.HasSuffix(path, "-uploads.join")
+	return r, func() { idx.Close() }, several
 }

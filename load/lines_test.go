@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -85,5 +86,392 @@ func TestResultLinesUnderFaults(t *testing.T) {
 		if row.Line == nil || *row.Line != want[e] {
 			t.Fatalf("row %s names line %v; want %d", r, row.Line, want[e])
 		}
+	}
+}
+
+// errLoader is loader reading errors-only results.
+func errLoader(t *testing.T, srv *apitest.Server, stateDir, resultsDir string) *load.Loader {
+	t.Helper()
+	c, err := api.NewClient(api.Config{APIKey: testKey, BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := load.New(load.Config{Client: c, StateDir: stateDir, ResultsDir: resultsDir, Workers: 2, ErrorsOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// lineRow is a JSON Lines result row as the line checks read it.
+type lineRow struct {
+	Line   *int            `json:"line"`
+	File   string          `json:"file"`
+	Record json.RawMessage `json:"record"`
+	Status api.Status      `json:"status"`
+}
+
+func readRows(t *testing.T, path string) []lineRow {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []lineRow
+	for _, s := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var r lineRow
+		if err := json.Unmarshal([]byte(s), &r); err != nil {
+			t.Fatalf("row %s: %v", s, err)
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// Errors-only reads name the line of each error row whose record starts on
+// one line of the input, and leave it empty where the record repeats on
+// other lines: under out-of-order execution, uploads in doubt, and an
+// errors-only read interrupted and resumed.
+func TestErrorsOnlyLinesUnderFaults(t *testing.T) {
+	t.Parallel()
+	srv := apitest.NewServer(apitest.Config{APIKeys: []string{testKey}, ProcessRate: 20000, OutOfOrder: true, Seed: 5,
+		ErrorRate: 0.25, FailRecords: "@fail.example",
+		Faults: apitest.Faults{ErrorAfterStore: 0.15, ResetAfterStore: 0.1}})
+	t.Cleanup(srv.Close)
+	dir, state := t.TempDir(), t.TempDir()
+	in, want := repeatsInput(t, dir)
+	l := errLoader(t, srv, state, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { // interrupt once some error rows are written
+		for {
+			if s := l.Stats(); s.Phase == load.PhaseResults && s.Poll.Delivered > 300 {
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	rep, err := l.Run(ctx, load.Input{Path: in, BatchSize: 100}, load.RunOptions{Type: "person/upsert"})
+	if !errors.Is(err, context.Canceled) || rep.Written == 0 || rep.Lines.Tied == 0 {
+		cancel()
+		t.Fatalf("first run: %+v, %v; want it interrupted while reading results, some lines tied", rep, err)
+	}
+	srv.SetFaults(apitest.Faults{})
+	rep, err = errLoader(t, srv, state, dir).Resume(context.Background(), rep.JobID, load.ResumeOptions{})
+	if err != nil || rep.Succeeded+rep.Failed != 4000 || !rep.ErrorsOnly {
+		t.Fatalf("resume: %+v, %v", rep, err)
+	}
+	job, _ := srv.Job(testKey, rep.JobID)
+	rows := readRows(t, rep.Files.Errors)
+	if int64(len(rows)) != job.Errors || rep.Failed != job.Errors {
+		t.Fatalf("%d error rows, %d failed; want the job's %d", len(rows), rep.Failed, job.Errors)
+	}
+	checkErrorLines(t, rows, want, rep)
+}
+
+// repeatsInput writes 4,000 people to dir, a blank line before every
+// seventh, 80 of them (@fail.example: they fail) 20 records each on 4
+// lines. want maps each email to its line, 0 where it repeats.
+func repeatsInput(t *testing.T, dir string) (string, map[string]int) {
+	t.Helper()
+	in := filepath.Join(dir, "people.jsonl")
+	var b strings.Builder
+	want := map[string]int{}
+	line := 0
+	for i := range 4000 {
+		if i%7 == 0 {
+			b.WriteString("\n")
+			line++
+		}
+		line++
+		email := "p" + strconv.Itoa(i) + "@example.com"
+		if i%50 == 0 {
+			email = "r" + strconv.Itoa(i%1000) + "@fail.example"
+		}
+		b.WriteString(`{"email_address":"` + email + `","upsert_key":"email_address"}` + "\n")
+		if _, seen := want[email]; seen {
+			want[email] = 0
+		} else {
+			want[email] = line
+		}
+	}
+	if err := os.WriteFile(in, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return in, want
+}
+
+// checkErrorLines checks the error rows of repeatsInput: each names the
+// line of its record, none where the record repeats, and rep counts them
+// (over every read of the job's errors).
+func checkErrorLines(t *testing.T, rows []lineRow, want map[string]int, rep load.Report) {
+	t.Helper()
+	var tied, repeats int64
+	seen := map[string]bool{}
+	for _, r := range rows {
+		e := email(t, r.Record)
+		w, ok := want[e]
+		switch {
+		case !ok || r.Status != api.StatusError:
+			t.Fatalf("row %+v: not an error row of the input", r)
+		case w == 0 && r.Line != nil:
+			t.Fatalf("row of %s (on several lines) names line %d; want none", e, *r.Line)
+		case w != 0 && (r.Line == nil || *r.Line != w):
+			t.Fatalf("row of %s names line %v; want %d", e, r.Line, w)
+		case w != 0 && seen[e]:
+			t.Fatalf("two rows of %s", e)
+		}
+		seen[e] = true
+		if w == 0 {
+			repeats++
+		} else {
+			tied++
+		}
+	}
+	if repeats != 80 {
+		t.Errorf("%d rows of repeated records; want all 80 failed", repeats)
+	}
+	if rep.Lines.Tied != tied || rep.Lines.Unknown != repeats {
+		t.Errorf("Lines = %+v; want %d tied, %d unknown", rep.Lines, tied, repeats)
+	}
+}
+
+// An errors-only Results read of a run's job, interrupted, continues from
+// its cursor and ties the rows of both reads.
+func TestErrorsOnlyResultsContinued(t *testing.T) {
+	t.Parallel()
+	srv := apitest.NewServer(apitest.Config{APIKeys: []string{testKey}, ProcessRate: apitest.NoLimit, Seed: 9,
+		ErrorRate: 0.3, FailRecords: "@fail.example", Faults: apitest.Faults{Latency: 5 * time.Millisecond}})
+	t.Cleanup(srv.Close)
+	dir, state := t.TempDir(), t.TempDir()
+	in, want := repeatsInput(t, t.TempDir())
+	rep, err := loader(t, srv, state, dir).Run(context.Background(), load.Input{Path: in, BatchSize: 500}, load.RunOptions{Type: "person/upsert", NoWait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := rep.JobID
+	for j, _ := srv.Job(testKey, id); j.State != "done"; j, _ = srv.Job(testKey, id) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	job, _ := srv.Job(testKey, id)
+
+	l := errLoader(t, srv, state, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { // interrupt once some error rows are written
+		for {
+			if s := l.Stats(); s.Phase == load.PhaseResults && s.Poll.Delivered > 200 {
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	first, err := l.Results(ctx, id, load.ResultsOptions{})
+	if !errors.Is(err, context.Canceled) || first.Written == 0 || first.Written >= job.Errors || first.Lines.Tied == 0 {
+		cancel()
+		t.Fatalf("first read: %+v, %v; want it interrupted with some rows tied", first, err)
+	}
+	rep, err = errLoader(t, srv, state, dir).Results(context.Background(), id, load.ResultsOptions{})
+	if err != nil || rep.Failed != job.Errors || rep.Written+first.Written != job.Errors {
+		t.Fatalf("second read: %+v, %v; want the rest of the job's %d errors (first read: %d)", rep, err, job.Errors, first.Written)
+	}
+	rows := readRows(t, rep.Files.Errors)
+	if int64(len(rows)) != job.Errors {
+		t.Fatalf("%d error rows; want %d", len(rows), job.Errors)
+	}
+	checkErrorLines(t, rows, want, rep)
+}
+
+// A job filled by two uploads, its failures read by an errors-only Results:
+// each row names its file and line, except a record in both files.
+func TestErrorsOnlyLinesOfUploads(t *testing.T) {
+	t.Parallel()
+	srv := apitest.NewServer(apitest.Config{APIKeys: []string{testKey}, ProcessRate: apitest.NoLimit, FailRecords: "@fail.example"})
+	t.Cleanup(srv.Close)
+	dir, state := t.TempDir(), t.TempDir()
+	person := func(email string) string {
+		return `{"email_address":"` + email + `","upsert_key":"email_address"}` + "\n"
+	}
+	var a strings.Builder
+	for i := range 700 {
+		switch i {
+		case 4:
+			a.WriteString(person("both@fail.example")) // line 5
+		case 7:
+			a.WriteString(person("a8@fail.example")) // line 8
+		case 650:
+			a.WriteString(person("a651@fail.example"))
+		default:
+			a.WriteString(person("a" + strconv.Itoa(i) + "@example.com"))
+		}
+	}
+	fa := filepath.Join(t.TempDir(), "a.jsonl")
+	fb := filepath.Join(t.TempDir(), "b.jsonl")
+	os.WriteFile(fa, []byte(a.String()), 0o600)
+	os.WriteFile(fb, []byte("\n"+person("both@fail.example")+person("b3@fail.example")), 0o600)
+	l := loader(t, srv, state, dir)
+	job, err := l.Create(context.Background(), "person/upsert", "two files")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{fa, fb} {
+		if _, err := l.Upload(context.Background(), job.ID, load.Input{Path: in, BatchSize: 300}, load.UploadOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := l.Ready(context.Background(), job.ID); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := errLoader(t, srv, state, dir).Results(context.Background(), job.ID, load.ResultsOptions{Wait: time.Minute})
+	if err != nil || rep.Failed != 5 || rep.Written != 5 {
+		t.Fatalf("errors-only results: %+v, %v; want 5 failures written", rep, err)
+	}
+	want := map[string]string{"both@fail.example": "", "a8@fail.example": fa + ":8", "a651@fail.example": fa + ":651", "b3@fail.example": fb + ":3"}
+	for _, r := range readRows(t, rep.Files.Errors) {
+		e := email(t, r.Record)
+		got := ""
+		if r.Line != nil {
+			got = r.File + ":" + strconv.Itoa(*r.Line)
+		}
+		if w, ok := want[e]; !ok || got != w {
+			t.Errorf("row of %s names %q; want %q", e, got, w)
+		}
+	}
+	if rep.Lines.Tied != 3 || rep.Lines.Unknown != 2 {
+		t.Errorf("Lines = %+v; want 3 tied, 2 unknown", rep.Lines)
+	}
+}
+
+// Standard input makes no index: errors-only rows have no line, and are
+// counted as unknown.
+func TestErrorsOnlyLinesStdin(t *testing.T) {
+	t.Parallel()
+	srv := apitest.NewServer(apitest.Config{APIKeys: []string{testKey}, ProcessRate: apitest.NoLimit, FailRecords: "@fail.example"})
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	in := `{"email_address":"a@fail.example","upsert_key":"email_address"}` + "\n" +
+		`{"email_address":"b@example.com","upsert_key":"email_address"}` + "\n" +
+		`{"email_address":"c@fail.example","upsert_key":"email_address"}` + "\n"
+	rep, err := errLoader(t, srv, t.TempDir(), dir).Run(context.Background(), load.Input{Reader: strings.NewReader(in), Format: "jsonl"}, load.RunOptions{Type: "person/upsert"})
+	if err != nil || rep.Failed != 2 || rep.Written != 2 {
+		t.Fatalf("run from a reader: %+v, %v; want 2 failures written", rep, err)
+	}
+	for _, r := range readRows(t, rep.Files.Errors) {
+		if r.Line != nil {
+			t.Errorf("row %+v names a line; want none without an index", r)
+		}
+	}
+	if rep.Lines.Tied != 0 || rep.Lines.Unknown != 2 {
+		t.Errorf("Lines = %+v; want 2 unknown", rep.Lines)
+	}
+}
+
+// A Results read interrupted and continued, in either mode, ties the rows
+// of the second read as a whole read would: every row that names a line
+// names the line of its own record. The input is made so that a
+// continued full read that forgot where the first stopped would go wrong:
+// record 50 of each batch repeats the first record of the batch before.
+// The emulator stores each batch under consecutive ids, so a row's id
+// gives its line.
+func TestResultsContinuedLines(t *testing.T) {
+	t.Parallel()
+	for _, errorsOnly := range []bool{false, true} {
+		name := "full"
+		if errorsOnly {
+			name = "errors-only"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			const batch, n = 70, 2800
+			srv := apitest.NewServer(apitest.Config{APIKeys: []string{testKey}, ProcessRate: apitest.NoLimit, Seed: 4,
+				ErrorRate: 0.5, Faults: apitest.Faults{Latency: 3 * time.Millisecond}})
+			t.Cleanup(srv.Close)
+			dir, state := t.TempDir(), t.TempDir()
+			in := filepath.Join(t.TempDir(), "people.jsonl")
+			var b strings.Builder
+			for i := range n {
+				e := "p" + strconv.Itoa(i) + "@example.com"
+				switch {
+				case i%batch == 0:
+					e = "h" + strconv.Itoa(i/batch) + "@example.com"
+				case i%batch == 50 && i > batch:
+					e = "h" + strconv.Itoa(i/batch-1) + "@example.com"
+				}
+				b.WriteString(`{"email_address":"` + e + `","upsert_key":"email_address"}` + "\n")
+			}
+			os.WriteFile(in, []byte(b.String()), 0o600)
+			rep, err := loader(t, srv, state, dir).Run(context.Background(), load.Input{Path: in, BatchSize: batch}, load.RunOptions{Type: "person/upsert", NoWait: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := rep.JobID
+			for j, _ := srv.Job(testKey, id); j.State != "done"; j, _ = srv.Job(testKey, id) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			// lineOf[row id]: batches are stored whole; the first record of
+			// each names its batch.
+			recs := srv.Records(testKey, id)
+			lineOf := make([]int, len(recs)+1)
+			for s := 0; s < len(recs); s += batch {
+				var k int
+				if _, err := fmt.Sscanf(email(t, recs[s]), "h%d@", &k); err != nil {
+					t.Fatalf("row %d: %s does not start a batch", s+1, recs[s])
+				}
+				for i := range batch {
+					lineOf[s+i+1] = k*batch + i + 1
+				}
+			}
+
+			newLoader := loader
+			if errorsOnly {
+				newLoader = errLoader
+			}
+			l := newLoader(t, srv, state, dir)
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() { // interrupt once some rows are written
+				for {
+					if s := l.Stats(); s.Phase == load.PhaseResults && s.Poll.Delivered > 500 {
+						cancel()
+						return
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}()
+			first, err := l.Results(ctx, id, load.ResultsOptions{})
+			if !errors.Is(err, context.Canceled) || first.Written == 0 {
+				cancel()
+				t.Fatalf("first read: %+v, %v; want it interrupted", first, err)
+			}
+			rep, err = newLoader(t, srv, state, dir).Results(context.Background(), id, load.ResultsOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rows []string
+			for _, f := range []string{rep.Files.Success, rep.Files.Errors} {
+				if f != "" {
+					data, _ := os.ReadFile(f)
+					rows = append(rows, strings.Split(strings.TrimSpace(string(data)), "\n")...)
+				}
+			}
+			var tied int64
+			for _, r := range rows {
+				var row struct {
+					ID   int64 `json:"id"`
+					Line *int  `json:"line"`
+				}
+				if err := json.Unmarshal([]byte(r), &row); err != nil {
+					t.Fatal(err)
+				}
+				if row.Line != nil {
+					if *row.Line != lineOf[row.ID] {
+						t.Fatalf("row %s names line %d; want %d (first read wrote %d rows)", r, *row.Line, lineOf[row.ID], first.Written)
+					}
+					tied++
+				}
+			}
+			if int64(len(rows)) != first.Written+rep.Written || rep.Lines.Tied != tied || rep.Lines.Tied+rep.Lines.Unknown != int64(len(rows)) {
+				t.Errorf("%d rows, %d tied; reports %+v and %+v", len(rows), tied, first, rep)
+			}
+		})
 	}
 }

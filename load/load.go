@@ -33,7 +33,12 @@ type Config struct {
 	ResultsDir string
 	// ResultsFormat is the results files' format: "jsonl" (default) or "csv".
 	ResultsFormat string
-	// ErrorsOnly reads only the results of records that failed.
+	// ErrorsOnly reads only the results of records that failed. Each is
+	// tied to its input line by content (join.Lookup): a line when its
+	// record is on one line of the job's inputs, empty when it repeats on
+	// others. The first error row sorts the job's index by content into a
+	// file next to it (about 16 bytes per record, 16 MiB of memory), which
+	// later reads of the job reuse.
 	ErrorsOnly bool
 	// Workers is how many uploads run in parallel. Zero sizes it to the
 	// API: uploader.DefaultWorkers, or more (up to 16) when the latency of

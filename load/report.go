@@ -24,7 +24,10 @@ type Report struct {
 	Written int64 `json:"results_written"`
 	// Lines counts the rows written with the input line of their record
 	// (Tied) and without (Unknown: the tie was not certain, or there was no
-	// index to tie by: errors-only reads, uploads, standard input).
+	// index to tie by: standard input, an upload not complete). Errors-only
+	// reads tie by content (join.Lookup): a row whose record is on more
+	// than one line of the job's inputs is Unknown. With an index, a read
+	// that continued an interrupted one counts the earlier read's rows too.
 	Lines struct {
 		Tied    int64 `json:"tied"`
 		Unknown int64 `json:"unknown"`

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/bulkload/bulkload/api"
-	"github.com/bulkload/bulkload/join"
 	"github.com/bulkload/bulkload/manifest"
 	"github.com/bulkload/bulkload/poller"
 )
@@ -19,10 +18,8 @@ import (
 // is done, saving the cursor with the files' offsets as it goes. wait, if
 // positive, bounds how long it waits for the job to be done.
 func (o *op) results(ctx context.Context, wait time.Duration) error {
-	res, idx, several := o.resolver(o.joinIndexOfJob())
-	if idx != nil {
-		defer idx.Close()
-	}
+	res, done, several := o.resolver(o.joinIndexOfJob())
+	defer done()
 	return o.readInto(ctx, wait, res, several)
 }
 
@@ -57,7 +54,7 @@ func (o *op) runDirOfJob() string {
 	return dir
 }
 
-func (o *op) readInto(ctx context.Context, wait time.Duration, res *join.Resolver, several bool) error {
+func (o *op) readInto(ctx context.Context, wait time.Duration, res liner, several bool) error {
 	o.setPhase(PhaseResults)
 	ff := poller.JSONLines
 	if o.set.ResultsFormat == "csv" {
@@ -256,10 +253,12 @@ func (o *op) resultsState(stateDir string, job api.Job) {
 			if !m.Poll.Done && m.Poll.Cursor > 0 {
 				o.m = m
 				o.set.SuccessOffset, o.set.ErrorsOffset = m.Run.SuccessOffset, m.Run.ErrorsOffset
+				o.set.JoinState = m.Run.JoinState // the tie goes on after the cursor too
 				if !o.resultsFilesHold() {
 					o.l.warn("the results files of an earlier read of job %d were removed or cut short; reading all results again", o.jobID)
 					o.m = nil
 					o.set.SuccessOffset, o.set.ErrorsOffset = 0, 0
+					o.set.JoinState = nil
 				} else {
 					o.l.info("Continuing the results of job %d after result %d (an earlier read stopped there)", o.jobID, m.Poll.Cursor)
 				}

@@ -91,6 +91,11 @@ func TestRunErrorsOnly(t *testing.T) {
 	if got := len(readLines(t, s.Files.Errors)); got != 10 {
 		t.Errorf("errors file has %d rows; want 10", got)
 	}
+	// Each failure names its input line, tied by content.
+	peopleLines(t, readLines(t, s.Files.Errors))
+	if s.Lines.Tied != 10 || s.Lines.Unknown != 0 {
+		t.Errorf("summary lines %+v; want 10 tied", s.Lines)
+	}
 	if _, err := os.Stat(filepath.Join(dir, jobFile(s.JobID, "success.jsonl"))); err == nil {
 		t.Errorf("errors-only wrote a success file")
 	}

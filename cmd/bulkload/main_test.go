@@ -183,3 +183,27 @@ func createOpenJob(t *testing.T, srv *apitest.Server) int64 {
 	}
 	return j.ID
 }
+
+// peopleLines checks that each JSON Lines result row of writePeople's
+// records names the line of its record: person i is on line i+1.
+func peopleLines(t *testing.T, rows []string) {
+	t.Helper()
+	for _, r := range rows {
+		var row struct {
+			Line   *int `json:"line"`
+			Record struct {
+				Email string `json:"email_address"`
+			} `json:"record"`
+		}
+		if err := json.Unmarshal([]byte(r), &row); err != nil {
+			t.Fatalf("row %s: %v", r, err)
+		}
+		var i int
+		if _, err := fmt.Sscanf(row.Record.Email, "p%d", &i); err != nil {
+			t.Fatalf("row %s: not a person of writePeople", r)
+		}
+		if row.Line == nil || *row.Line != i+1 {
+			t.Fatalf("row %s names line %v; want %d", r, row.Line, i+1)
+		}
+	}
+}

@@ -107,6 +107,42 @@ func TestErrorsCSVLoadsAgain(t *testing.T) {
 	}
 }
 
+// TestErrorsOnlyCSVLines: an errors-only run with CSV results names each
+// failure's input line in _line, and leaves it empty for a record that
+// is on two lines (which of them failed is not known); the summary counts
+// both.
+func TestErrorsOnlyCSVLines(t *testing.T) {
+	t.Parallel()
+	failing := emulator(t, apitest.Config{ErrorRate: 1})
+	dir := t.TempDir()
+	in := filepath.Join(dir, "people.csv")
+	os.WriteFile(in, []byte("email_address,first_name,upsert_key\n"+
+		"a@example.com,Ann,email_address\n"+
+		"b@example.com,Bob,email_address\n"+
+		"\n"+
+		"a@example.com,Ann,email_address\n"+
+		"c@example.com,Cy,email_address\n"), 0o600)
+	env := map[string]string{"SALESLOFT_API_KEY": testKey, "SALESLOFT_BASE_URL": failing.URL, "XDG_STATE_HOME": t.TempDir()}
+	r := runMain(t, context.Background(), env, nil, "run", "--type", "person/upsert", "--errors-only", "--results-format", "csv", "--results-dir", dir, "--json", in)
+	s := decodeSummary(t, r.stdout)
+	if r.code != exitPartial || s.Failed != 4 {
+		t.Fatalf("run: exit %d, %+v\n%s", r.code, s, r.stderr)
+	}
+	rows := readCSV(t, s.Files.Errors)
+	if len(rows) != 5 || rows[0][0] != "_line" {
+		t.Fatalf("errors CSV %q; want a header and 4 rows", rows)
+	}
+	want := map[string]string{"a@example.com": "", "b@example.com": "3", "c@example.com": "6"}
+	for _, row := range rows[1:] {
+		if w, ok := want[row[6]]; !ok || row[0] != w {
+			t.Errorf("row %q: _line %q; want %q", row, row[0], w)
+		}
+	}
+	if s.Lines.Tied != 2 || s.Lines.Unknown != 2 {
+		t.Errorf("summary lines %+v; want 2 tied, 2 unknown", s.Lines)
+	}
+}
+
 func readCSV(t *testing.T, path string) [][]string {
 	t.Helper()
 	f, err := os.Open(path)
