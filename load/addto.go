@@ -23,7 +23,10 @@ type UploadOptions struct {
 // called again with the same input continues where it stopped, exactly
 // like Resume; called with the input changed, it refuses with an
 // *InputChangedError saying what changed. It refuses a job whose run (Run)
-// is unfinished: Resume continues that.
+// is unfinished: Resume continues that. The result rows of a job filled by
+// uploads name their file and line (see package join), unless an input
+// given as a Reader went into it: such an input is read once and keeps no
+// index, so no row of the job is tied to a line.
 func (l *Loader) Upload(ctx context.Context, id int64, in Input, opts UploadOptions) (Report, error) {
 	o, end, err := l.start("upload", id, opts.DryRun)
 	if err != nil {
@@ -53,6 +56,11 @@ func (o *op) addTo(ctx context.Context) error {
 		}
 		if err := o.checkInput(ctx); err != nil {
 			return err
+		}
+		if stateDir != "" {
+			if err := markUnindexed(uploadsIndex(stateDir, o.jobID, createdAt(job)), o.source()); err != nil {
+				return err
+			}
 		}
 		return o.upload(ctx)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/bulkload/bulkload/api"
 	"github.com/bulkload/bulkload/chunker"
@@ -93,6 +94,32 @@ type liner interface {
 	State() []byte
 }
 
+// unindexedSuffix marks a join index whose job also holds records it does
+// not index (an upload from standard input, which is read once and keeps
+// no index): a row of those could match an indexed record of the same
+// content and take its line, so no row of the job is tied.
+const unindexedSuffix = ".unindexed"
+
+// markUnindexed records, before any of its records is sent, that an input
+// the join index at path does not hold is uploaded into its job.
+func markUnindexed(path, source string) error {
+	f, err := os.OpenFile(path+unindexedSuffix, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("join index: %w", err)
+	}
+	_, err = fmt.Fprintf(f, "%s: records of %s were uploaded without an index\n", time.Now().UTC().Format(time.RFC3339), source)
+	if cerr := f.Sync(); err == nil {
+		err = cerr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("join index: %w", err)
+	}
+	return nil
+}
+
 // resolver ties this op's results to input lines, from the join index at
 // path, or returns nil when there is none to tie by (standard input made
 // no index; an index not sealed does not hold every batch). A full read is
@@ -106,6 +133,10 @@ func (o *op) resolver(path string) (res liner, done func(), several bool) {
 		return nil, none, false
 	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, none, false
+	}
+	if fileExists(path + unindexedSuffix) {
+		o.l.warn("result lines: job %d also holds records uploaded from standard input, which keep no index (%s); the results are written without their input lines", o.jobID, path+unindexedSuffix)
 		return nil, none, false
 	}
 	idx, err := join.OpenIndex(path)

@@ -475,3 +475,47 @@ func TestResultsContinuedLines(t *testing.T) {
 		})
 	}
 }
+
+// A job that also takes records uploaded from standard input (read once,
+// never indexed) ties no row to a line, in either mode: such a record with
+// the content of an indexed one would otherwise take that record's line.
+// Here the stdin record, stored first, has the content of line 1 of the
+// file uploaded after it.
+func TestLinesOfUploadsWithStdin(t *testing.T) {
+	t.Parallel()
+	for _, errorsOnly := range []bool{false, true} {
+		srv := apitest.NewServer(apitest.Config{APIKeys: []string{testKey}, ProcessRate: apitest.NoLimit, FailRecords: "@fail.example"})
+		t.Cleanup(srv.Close)
+		dir, state := t.TempDir(), t.TempDir()
+		same := `{"email_address":"same@fail.example","upsert_key":"email_address"}` + "\n"
+		file := filepath.Join(t.TempDir(), "a.jsonl")
+		os.WriteFile(file, []byte(same+`{"email_address":"a2@fail.example","upsert_key":"email_address"}`+"\n"), 0o600)
+		l := loader(t, srv, state, dir)
+		job, err := l.Create(context.Background(), "person/upsert", "stdin and a file")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Upload(context.Background(), job.ID, load.Input{Reader: strings.NewReader(same), Format: "jsonl"}, load.UploadOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Upload(context.Background(), job.ID, load.Input{Path: file}, load.UploadOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Ready(context.Background(), job.ID); err != nil {
+			t.Fatal(err)
+		}
+		rl := loader(t, srv, state, dir)
+		if errorsOnly {
+			rl = errLoader(t, srv, state, dir)
+		}
+		rep, err := rl.Results(context.Background(), job.ID, load.ResultsOptions{Wait: time.Minute})
+		if err != nil || rep.Failed != 3 {
+			t.Fatalf("errors-only %v: %+v, %v; want 3 failures", errorsOnly, rep, err)
+		}
+		for _, r := range readRows(t, rep.Files.Errors) {
+			if r.Line != nil {
+				t.Errorf("errors-only %v: row of %s names line %d of %s; want none: the job holds records no index has", errorsOnly, email(t, r.Record), *r.Line, r.File)
+			}
+		}
+	}
+}
