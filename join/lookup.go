@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"cmp"
 	"container/heap"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -196,7 +197,7 @@ func (l *Lookup) resolve(record []byte) Tie {
 	}
 	if !l.opened {
 		l.opened = true
-		if err := l.open(); err != nil {
+		if err := l.open(context.Background()); err != nil {
 			l.err = err
 		}
 	}
@@ -266,12 +267,16 @@ func (l *Lookup) Build() LookupBuild {
 }
 
 // Prepare opens or makes the sorted file now rather than at the first row.
-func (l *Lookup) Prepare() error {
+// Making it reads the whole index (about 20 s at 50M records); ctx stops
+// that, and the Lookup then ties no row (Err says why). A row's Resolve
+// makes it with no way to stop: call Prepare first where a read can be
+// cancelled.
+func (l *Lookup) Prepare(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.opened {
 		l.opened = true
-		l.err = l.open()
+		l.err = l.open(ctx)
 	}
 	return l.err
 }
@@ -327,13 +332,13 @@ func (l *Lookup) restore(p []byte) {
 }
 
 // open opens the sorted file if it was made from this index, or makes it.
-func (l *Lookup) open() error {
+func (l *Lookup) open(ctx context.Context) error {
 	start := time.Now()
 	if err := l.load(); err == nil {
 		l.built.Reused, l.built.Took = true, time.Since(start)
 		return nil
 	}
-	if err := l.make(); err != nil {
+	if err := l.make(ctx); err != nil {
 		return err
 	}
 	if err := l.load(); err != nil {
@@ -402,7 +407,7 @@ type lentry struct {
 
 // make sorts the index into a new sorted file at l.path: runs of at most
 // l.chunk entries into a temporary file, merged into another, renamed.
-func (l *Lookup) make() error {
+func (l *Lookup) make(ctx context.Context) error {
 	dir, base := filepath.Dir(l.path), filepath.Base(l.path)
 	runs, err := os.CreateTemp(dir, base+".runs-*")
 	if err != nil {
@@ -445,6 +450,9 @@ func (l *Lookup) make() error {
 		return nil
 	}
 	for b := range batches {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("join: sorting the index: %w", err)
+		}
 		if es, raw, err = l.x.entriesVia(int32(b), es, raw); err != nil {
 			return err
 		}
@@ -478,7 +486,7 @@ func (l *Lookup) make() error {
 			os.Remove(out.Name())
 		}
 	}()
-	n, trailer, err := mergeRuns(runs, spans, out)
+	n, trailer, err := mergeRuns(ctx, runs, spans, out)
 	if err != nil {
 		return fmt.Errorf("join: sorting the index into %s: %w", l.path, err)
 	}
@@ -521,7 +529,7 @@ func putLentry(p []byte, e lentry) {
 // mergeRuns merges the sorted runs of the runs file into out, after its
 // header, one entry per hash, and returns how many it wrote and the
 // trailer (each block's first hash and CRC-32C).
-func mergeRuns(runs *os.File, spans []runSpan, out *os.File) (int64, []byte, error) {
+func mergeRuns(ctx context.Context, runs *os.File, spans []runSpan, out *os.File) (int64, []byte, error) {
 	h := make(runHeap, 0, len(spans))
 	for _, s := range spans {
 		c := &runCursor{r: bufio.NewReaderSize(io.NewSectionReader(runs, s.off, s.n*lookupEntry), 32<<10), left: s.n}
@@ -550,7 +558,10 @@ func mergeRuns(runs *os.File, spans []runSpan, out *os.File) (int64, []byte, err
 	}
 	var cur lentry
 	have := false
-	for len(h) > 0 {
+	for i := 0; len(h) > 0; i++ {
+		if i&0xffff == 0 && ctx.Err() != nil {
+			return 0, nil, ctx.Err()
+		}
 		c := h[0]
 		e := c.e
 		if c.left == 0 {

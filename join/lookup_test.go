@@ -1,7 +1,9 @@
 package join
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -224,7 +226,7 @@ func TestLookupFile(t *testing.T) {
 	}
 
 	first := open()
-	if err := first.Prepare(); err != nil {
+	if err := first.Prepare(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if b := first.Build(); b.Reused || b.Distinct != 1000 || b.Runs != 1 {
@@ -312,5 +314,40 @@ func TestNewLookupNotSealed(t *testing.T) {
 	x.Add(0, "", body(`{"a":1}`), []int{1})
 	if _, err := NewLookup(x, LookupConfig{}); err != ErrNotSealed {
 		t.Errorf("NewLookup(unsealed) = %v; want ErrNotSealed", err)
+	}
+}
+
+// A read stopped while the index is being sorted stops the sort: Prepare
+// returns the context's error, the Lookup ties nothing, and no sorted or
+// temporary file is left for the next read to trust.
+func TestLookupPrepareCancelled(t *testing.T) {
+	dir := t.TempDir()
+	x := openIndex(t, filepath.Join(dir, "join.idx"))
+	x.Add(0, "", body(`{"i":1}`, `{"i":2}`), []int{2, 3})
+	x.Seal()
+	l, err := NewLookup(x, LookupConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := l.Prepare(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Prepare(cancelled) = %v; want context.Canceled", err)
+	}
+	if got := l.Resolve(api.Result{Record: json.RawMessage(`{"i":2}`)}).Line; got != 0 || !errors.Is(l.Err(), context.Canceled) {
+		t.Errorf("after a cancelled Prepare: line %d, Err %v; want none and the cancellation", got, l.Err())
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "join.idx.*")); len(left) != 0 {
+		t.Errorf("files left: %v", left)
+	}
+	// The next read sorts afresh and ties.
+	again, err := NewLookup(x, LookupConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if got := again.Resolve(api.Result{Record: json.RawMessage(`{"i":2}`)}).Line; got != 3 {
+		t.Errorf("the next Lookup: line %d; want 3", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bulkload/bulkload/api"
+	"github.com/bulkload/bulkload/join"
 	"github.com/bulkload/bulkload/manifest"
 	"github.com/bulkload/bulkload/poller"
 )
@@ -132,9 +133,15 @@ func (o *op) readInto(ctx context.Context, wait time.Duration, res liner, severa
 	o.mu.Lock()
 	o.poll = poll
 	o.mu.Unlock()
+	lookup, _ := res.(*join.Lookup)
 	st, err := poll.Run(pctx, o.jobID, func(r api.Result) error {
 		if saveErr != nil {
 			return saveErr
+		}
+		if lookup != nil && lookup.Prepare(pctx) != nil && pctx.Err() != nil {
+			// Stopped while the index was being sorted (the first row's
+			// tie): this row is not written, and the cursor stays before it.
+			return pctx.Err()
 		}
 		if err := files.Write(r); err != nil {
 			return err
