@@ -519,3 +519,71 @@ func TestLinesOfUploadsWithStdin(t *testing.T) {
 		}
 	}
 }
+
+// A retry's result rows name the file and line each record came from in
+// the first job's input, not lines of the retry file in the state
+// directory, which the person reading them has never seen; a record on
+// two lines of the input names none. Read again in errors-only mode, the
+// retry job's rows name the same.
+func TestRetryNamesOriginalLines(t *testing.T) {
+	t.Parallel()
+	srv := apitest.NewServer(apitest.Config{APIKeys: []string{testKey}, ProcessRate: apitest.NoLimit, FailRecords: "@fail.example"})
+	t.Cleanup(srv.Close)
+	dir, state := t.TempDir(), t.TempDir()
+	person := func(email string) string {
+		return `{"email_address":"` + email + `","upsert_key":"email_address"}` + "\n"
+	}
+	want := map[string]int{} // failing email -> its line; 0: on two lines
+	var b strings.Builder
+	for i := 1; i <= 400; i++ {
+		e := "p" + strconv.Itoa(i) + "@example.com"
+		switch {
+		case i == 10 || i == 390:
+			e, want["twice@fail.example"] = "twice@fail.example", 0
+		case i%37 == 0:
+			e = "p" + strconv.Itoa(i) + "@fail.example"
+			want[e] = i
+		}
+		b.WriteString(person(e))
+	}
+	input := filepath.Join(t.TempDir(), "people.jsonl")
+	os.WriteFile(input, []byte(b.String()), 0o600)
+	l := loader(t, srv, state, dir)
+	first, err := l.Run(context.Background(), load.Input{Path: input, BatchSize: 100}, load.RunOptions{Type: "person/upsert"})
+	if err != nil || first.Failed != int64(len(want))+1 {
+		t.Fatalf("run: %+v, %v; want %d failures", first, err, len(want)+1)
+	}
+	check := func(what, errorsFile string) {
+		t.Helper()
+		rows := readRows(t, errorsFile)
+		if len(rows) != len(want)+1 {
+			t.Errorf("%s: %d error rows; want %d", what, len(rows), len(want)+1)
+		}
+		for _, r := range rows {
+			e := email(t, r.Record)
+			got := 0
+			if r.Line != nil {
+				got = *r.Line
+				if r.File != input {
+					t.Errorf("%s: row of %s names file %q; want %q", what, e, r.File, input)
+				}
+			}
+			if w, ok := want[e]; !ok || got != w {
+				t.Errorf("%s: row of %s names line %d; want %d", what, e, got, w)
+			}
+		}
+	}
+	retry, err := loader(t, srv, state, dir).Retry(context.Background(), first.JobID, load.Input{}, load.RunOptions{})
+	if err != nil || retry.Failed != first.Failed {
+		t.Fatalf("retry: %+v, %v; want its %d records to fail again", retry, err, first.Failed)
+	}
+	check("retry", retry.Files.Errors)
+	if retry.Lines.Tied != int64(len(want))-1 || retry.Lines.Unknown != 2 {
+		t.Errorf("retry Lines = %+v; want %d tied, 2 unknown", retry.Lines, len(want)-1)
+	}
+	again, err := errLoader(t, srv, state, t.TempDir()).Results(context.Background(), retry.JobID, load.ResultsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("errors-only results of the retry job", again.Files.Errors)
+}

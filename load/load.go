@@ -113,6 +113,8 @@ type Input struct {
 	Map []chunker.MapEntry
 	// UpsertKey is given as upsert_key to every record that lacks one.
 	UpsertKey string
+
+	linesOf string // Retry's: see manifest.Run.LinesOf
 }
 
 // Phase is the step an operation is at.

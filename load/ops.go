@@ -178,7 +178,7 @@ func (o *op) useInput(in Input) {
 	if in.Delimiter != 0 {
 		o.set.Delimiter = string(in.Delimiter)
 	}
-	o.set.Encoding, o.set.UpsertKey = in.Encoding, in.UpsertKey
+	o.set.Encoding, o.set.UpsertKey, o.set.LinesOf = in.Encoding, in.UpsertKey, in.linesOf
 	for _, e := range in.Map {
 		o.set.Map = append(o.set.Map, manifest.MapEntry(e))
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/bulkload/bulkload/api"
-	"github.com/bulkload/bulkload/join"
 	"github.com/bulkload/bulkload/manifest"
 	"github.com/bulkload/bulkload/poller"
 )
@@ -19,26 +18,43 @@ import (
 // is done, saving the cursor with the files' offsets as it goes. wait, if
 // positive, bounds how long it waits for the job to be done.
 func (o *op) results(ctx context.Context, wait time.Duration) error {
-	res, done, several := o.resolver(o.joinIndexOfJob())
+	path, linesOf := o.joinIndexOfJob()
+	res, done, several := o.resolver(path)
 	defer done()
+	if res != nil && linesOf != "" {
+		// A retry's rows name where their records came from, not the
+		// retry file; without the origins, no line rather than that.
+		from, err := readOrigins(linesOf, res)
+		if err != nil {
+			o.l.warn("result lines: %v; the results are written without their input lines", err)
+			res = nil
+		} else {
+			res, several = from, true
+		}
+	}
 	return o.readInto(ctx, wait, res, several)
 }
 
 // joinIndexOfJob is the join index the results of this job are tied by:
-// its run's, or, for a job filled by uploads, theirs; "" if none.
-func (o *op) joinIndexOfJob() string {
+// its run's, or, for a job filled by uploads, theirs; "" if none. linesOf
+// is the origins file of a retry's run (see origin.go).
+func (o *op) joinIndexOfJob() (path, linesOf string) {
 	if o.set.Command == "run" && o.dir != "" && o.set.Input != "" {
-		return filepath.Join(o.dir, joinFile)
+		return filepath.Join(o.dir, joinFile), o.set.LinesOf
 	}
 	if o.set.Command == "results" {
 		if dir := o.runDirOfJob(); dir != "" {
-			return filepath.Join(dir, joinFile)
+			m, err := manifest.Load(dir)
+			if err != nil {
+				return "", ""
+			}
+			return filepath.Join(dir, joinFile), m.Run.LinesOf
 		}
 	}
 	if o.l.cfg.StateDir == "" {
-		return ""
+		return "", ""
 	}
-	return uploadsIndex(o.l.cfg.StateDir, o.jobID, o.set.JobCreatedAt)
+	return uploadsIndex(o.l.cfg.StateDir, o.jobID, o.set.JobCreatedAt), ""
 }
 
 // runDirOfJob is the state directory of this job's run, if this machine
@@ -133,7 +149,7 @@ func (o *op) readInto(ctx context.Context, wait time.Duration, res liner, severa
 	o.mu.Lock()
 	o.poll = poll
 	o.mu.Unlock()
-	lookup, _ := res.(*join.Lookup)
+	lookup, _ := res.(interface{ Prepare(context.Context) error })
 	st, err := poll.Run(pctx, o.jobID, func(r api.Result) error {
 		if saveErr != nil {
 			return saveErr

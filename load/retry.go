@@ -21,7 +21,9 @@ import (
 // its results streamed as Run's. The report's RetryOf names job id. The
 // records are kept in the state directory as <id>-<created>-retry.jsonl
 // (job ids repeat across servers), the new job's input, so an interrupted
-// retry resumes like any run.
+// retry resumes like any run. The new job's result rows name the file and
+// line each record came from in job id's input, where this machine's
+// saved state of job id makes that certain (see origin.go).
 func (l *Loader) Retry(ctx context.Context, id int64, in Input, opts RunOptions) (Report, error) {
 	o, end, err := l.start("retry", id, false)
 	if err != nil {
@@ -30,6 +32,9 @@ func (l *Loader) Retry(ctx context.Context, id int64, in Input, opts RunOptions)
 	o.reader = &in
 	file, typ, n, err := o.failures(ctx)
 	end()
+	if fileExists(file + originsSuffix) {
+		in.linesOf = file + originsSuffix
+	}
 	if err != nil {
 		return o.finish(err)
 	}
@@ -73,8 +78,18 @@ func (o *op) failures(ctx context.Context) (string, string, int, error) {
 		f.Close()
 		return "", "", 0, err
 	}
+	origins, err := o.newOrigins(ctx, path)
+	if err != nil {
+		f.Close()
+		return "", "", 0, err
+	}
 	n := 0
 	_, err = p.Run(ctx, o.jobID, func(r api.Result) error {
+		if origins != nil {
+			if err := origins.add(r); err != nil {
+				return err
+			}
+		}
 		rec, err := o.remap(r.Record)
 		if err != nil {
 			return fmt.Errorf("record %d: %w", r.ID, err)
@@ -88,6 +103,11 @@ func (o *op) failures(ctx context.Context) (string, string, int, error) {
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if origins != nil {
+		if oerr := origins.finish(err); err == nil {
+			err = oerr
+		}
 	}
 	if err != nil {
 		return "", "", 0, fmt.Errorf("reading the failures of job %d: %w", o.jobID, err)

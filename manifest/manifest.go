@@ -181,6 +181,10 @@ type Run struct {
 	// JoinState is the state of the tie of results to input lines (package
 	// join) as of Poll.Cursor.
 	JoinState []byte `json:"join_state,omitempty"`
+	// LinesOf, for a run of another job's failures (a retry), is the file
+	// that gives each line of the input the file and line its record came
+	// from in the first job's input, so that results name those.
+	LinesOf string `json:"lines_of,omitempty"`
 	// What the check pass found, for the report of a resume that no longer
 	// reads the input: body bytes and records rejected.
 	Bytes    int64 `json:"bytes,omitempty"`
