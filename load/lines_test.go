@@ -586,4 +586,16 @@ func TestRetryNamesOriginalLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("errors-only results of the retry job", again.Files.Errors)
+
+	// A machine without the first job's saved state cannot know where the
+	// records came from: the rows name no line, not the retry file's.
+	elsewhere, err := loader(t, srv, t.TempDir(), t.TempDir()).Retry(context.Background(), first.JobID, load.Input{}, load.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range readRows(t, elsewhere.Files.Errors) {
+		if r.Line != nil {
+			t.Errorf("retry without the first job's state: row of %s names line %d of %q; want none", email(t, r.Record), *r.Line, r.File)
+		}
+	}
 }

@@ -41,55 +41,54 @@ type origins struct {
 	index map[string]int
 }
 
-// newOrigins opens the first job's index for the failures read into the
-// retry file at path, or returns nil when no line can be certain (no index
-// on this machine, one not sealed, one the job's uploads from standard
-// input make incomplete). Only a stop (ctx) while the index is sorted is an
-// error.
+// newOrigins starts the origins file of the retry file at path, tying
+// the failures by the first job's index. Without an index that makes a
+// line certain (none on this machine, one not sealed, one the job's
+// uploads from standard input make incomplete), every record's origin is
+// unknown: the retry's rows then name no line, rather than one of the
+// retry file. Only a stop (ctx) while the index is sorted is an error.
 func (o *op) newOrigins(ctx context.Context, path string) (*origins, error) {
-	os.Remove(path + originsSuffix)
-	stateDir := o.l.cfg.StateDir
-	if stateDir == "" {
-		return nil, nil
-	}
 	g := &origins{index: map[string]int{}}
-	idxPath := uploadsIndex(stateDir, o.jobID, createdAt(o.job))
+	var err error
+	if g.f, err = os.Create(path + originsSuffix); err != nil {
+		return nil, fmt.Errorf("retry file: %w", err)
+	}
+	g.w = bufio.NewWriter(g.f)
+	idxPath := uploadsIndex(filepath.Dir(path), o.jobID, createdAt(o.job))
 	if dir := o.runDirOfJob(); dir != "" {
 		m, err := manifest.Load(dir)
 		if err != nil || m.Run.Input == "" {
-			return nil, nil
+			return g, nil
 		}
 		idxPath, g.input = filepath.Join(dir, joinFile), m.Run.Input
 	}
 	if _, err := os.Stat(idxPath); errors.Is(err, fs.ErrNotExist) || fileExists(idxPath+unindexedSuffix) {
-		return nil, nil
+		return g, nil
 	}
-	var err error
-	if g.idx, err = join.OpenIndex(idxPath); err != nil {
-		return nil, nil
+	idx, err := join.OpenIndex(idxPath)
+	if err != nil {
+		return g, nil
 	}
-	if g.lk, err = join.NewLookup(g.idx, join.LookupConfig{}); err != nil {
-		g.idx.Close()
-		return nil, nil
+	lk, err := join.NewLookup(idx, join.LookupConfig{})
+	if err != nil {
+		idx.Close()
+		return g, nil
 	}
-	if err := g.lk.Prepare(ctx); err != nil {
+	g.idx, g.lk = idx, lk
+	if err := g.lk.Prepare(ctx); err != nil && ctx.Err() != nil {
 		g.close()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, nil
+		os.Remove(g.f.Name())
+		return nil, ctx.Err()
 	}
-	if g.f, err = os.Create(path + originsSuffix); err != nil {
-		g.close()
-		return nil, fmt.Errorf("retry file: %w", err)
-	}
-	g.w = bufio.NewWriter(g.f)
 	return g, nil
 }
 
 // add records where the failure r came from, as the next line.
 func (g *origins) add(r api.Result) error {
-	line, file := g.lk.Line(r)
+	line, file := 0, ""
+	if g.lk != nil {
+		line, file = g.lk.Line(r)
+	}
 	if line <= 0 {
 		_, err := g.w.WriteString("-1 0\n")
 		return err
@@ -129,12 +128,11 @@ func (g *origins) finish(err error) error {
 }
 
 func (g *origins) close() error {
-	g.lk.Close()
-	g.idx.Close()
-	if g.f != nil {
-		return g.f.Close()
+	if g.lk != nil {
+		g.lk.Close()
+		g.idx.Close()
 	}
-	return nil
+	return g.f.Close()
 }
 
 // fromOrigins ties result rows to the lines their records came from in

@@ -85,10 +85,8 @@ func (o *op) failures(ctx context.Context) (string, string, int, error) {
 	}
 	n := 0
 	_, err = p.Run(ctx, o.jobID, func(r api.Result) error {
-		if origins != nil {
-			if err := origins.add(r); err != nil {
-				return err
-			}
+		if err := origins.add(r); err != nil {
+			return err
 		}
 		rec, err := o.remap(r.Record)
 		if err != nil {
@@ -104,10 +102,8 @@ func (o *op) failures(ctx context.Context) (string, string, int, error) {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if origins != nil {
-		if oerr := origins.finish(err); err == nil {
-			err = oerr
-		}
+	if oerr := origins.finish(err); err == nil {
+		err = oerr
 	}
 	if err != nil {
 		return "", "", 0, fmt.Errorf("reading the failures of job %d: %w", o.jobID, err)
