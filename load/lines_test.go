@@ -47,19 +47,9 @@ func TestResultLinesUnderFaults(t *testing.T) {
 	os.WriteFile(in, []byte(b.String()), 0o600)
 
 	l := loader(t, srv, state, dir)
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { // interrupt once some results are written
-		for {
-			if s := l.Stats(); s.Phase == load.PhaseResults && s.Poll.Delivered > 1500 {
-				cancel()
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}()
+	ctx := stopAfterRows(t, l, 1500)
 	rep, err := l.Run(ctx, load.Input{Path: in, BatchSize: 100}, load.RunOptions{Type: "person/upsert"})
 	if !errors.Is(err, context.Canceled) {
-		cancel()
 		t.Fatalf("first run: %+v, %v; want it interrupted while reading results", rep, err)
 	}
 	srv.SetFaults(apitest.Faults{})
@@ -141,19 +131,9 @@ func TestErrorsOnlyLinesUnderFaults(t *testing.T) {
 	dir, state := t.TempDir(), t.TempDir()
 	in, want := repeatsInput(t, dir)
 	l := errLoader(t, srv, state, dir)
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { // interrupt once some error rows are written
-		for {
-			if s := l.Stats(); s.Phase == load.PhaseResults && s.Poll.Delivered > 300 {
-				cancel()
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}()
+	ctx := stopAfterRows(t, l, 300)
 	rep, err := l.Run(ctx, load.Input{Path: in, BatchSize: 100}, load.RunOptions{Type: "person/upsert"})
 	if !errors.Is(err, context.Canceled) || rep.Written == 0 || rep.Lines.Tied == 0 {
-		cancel()
 		t.Fatalf("first run: %+v, %v; want it interrupted while reading results, some lines tied", rep, err)
 	}
 	srv.SetFaults(apitest.Faults{})
@@ -256,19 +236,9 @@ func TestErrorsOnlyResultsContinued(t *testing.T) {
 	job, _ := srv.Job(testKey, id)
 
 	l := errLoader(t, srv, state, dir)
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { // interrupt once some error rows are written
-		for {
-			if s := l.Stats(); s.Phase == load.PhaseResults && s.Poll.Delivered > 200 {
-				cancel()
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}()
+	ctx := stopAfterRows(t, l, 200)
 	first, err := l.Results(ctx, id, load.ResultsOptions{})
 	if !errors.Is(err, context.Canceled) || first.Written == 0 || first.Written >= job.Errors || first.Lines.Tied == 0 {
-		cancel()
 		t.Fatalf("first read: %+v, %v; want it interrupted with some rows tied", first, err)
 	}
 	rep, err = errLoader(t, srv, state, dir).Results(context.Background(), id, load.ResultsOptions{})
@@ -427,19 +397,9 @@ func TestResultsContinuedLines(t *testing.T) {
 				newLoader = errLoader
 			}
 			l := newLoader(t, srv, state, dir)
-			ctx, cancel := context.WithCancel(context.Background())
-			go func() { // interrupt once some rows are written
-				for {
-					if s := l.Stats(); s.Phase == load.PhaseResults && s.Poll.Delivered > 500 {
-						cancel()
-						return
-					}
-					time.Sleep(time.Millisecond)
-				}
-			}()
+			ctx := stopAfterRows(t, l, 500)
 			first, err := l.Results(ctx, id, load.ResultsOptions{})
 			if !errors.Is(err, context.Canceled) || first.Written == 0 {
-				cancel()
 				t.Fatalf("first read: %+v, %v; want it interrupted", first, err)
 			}
 			rep, err = newLoader(t, srv, state, dir).Results(context.Background(), id, load.ResultsOptions{})
@@ -598,4 +558,21 @@ func TestRetryNamesOriginalLines(t *testing.T) {
 			t.Errorf("retry without the first job's state: row of %s names line %d of %q; want none", email(t, r.Record), *r.Line, r.File)
 		}
 	}
+}
+
+// stopAfterRows returns a context that is cancelled once l's results read
+// has handed over more than n rows, or when the test ends.
+func stopAfterRows(t *testing.T, l *load.Loader, n int64) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() {
+		for ctx.Err() == nil {
+			if s := l.Stats(); s.Phase == load.PhaseResults && s.Poll.Delivered > n {
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	return ctx
 }
