@@ -2,6 +2,7 @@ package poller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -168,21 +169,33 @@ func (r *run) spawn(ctx context.Context, call func(context.Context, *answer)) {
 	}()
 }
 
-// retry runs op under the configured policy, counting attempts in calls.
-// When the first attempt succeeds, it notes in a how long it took.
+// retry runs op under the configured policy, counting in calls the
+// attempts spent (see spent). When the first attempt succeeds, it notes in
+// a how long it took.
 func (r *run) retry(ctx context.Context, calls *atomic.Int64, a *answer, op func(context.Context) (api.Response, error)) error {
 	return r.p.cfg.Retry.Do(ctx, func(ctx context.Context, attempt int) error {
-		calls.Add(1)
-		if attempt > 1 {
-			r.retries.Add(1)
-		}
 		start := time.Now()
 		resp, err := op(ctx)
+		if spent(ctx, err) {
+			calls.Add(1)
+			if attempt > 1 {
+				r.retries.Add(1)
+			}
+		}
 		if err == nil && attempt == 1 {
 			a.took, a.lat = time.Since(start), resp.Duration
 		}
 		return err
 	})
+}
+
+// spent reports whether an attempt that returned err cost a call: every
+// attempt does, but one cancelled before it was sent (while it waited for
+// the budget, say), which no server saw: the client says so with an
+// *api.Error that is neither Sent nor an answer (no StatusCode).
+func spent(ctx context.Context, err error) bool {
+	var ae *api.Error
+	return err == nil || ctx.Err() == nil || !errors.As(err, &ae) || ae.Sent || ae.StatusCode != 0
 }
 
 // handle uses one answer.
