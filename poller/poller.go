@@ -185,6 +185,7 @@ func (p *Poller) Run(ctx context.Context, jobID int64, fn func(api.Result) error
 		frontier: p.cfg.StartAfter,
 		end:      -1,
 		anchored: p.cfg.StartAfter != 0,
+		lay:      layout{perPage: int64(p.cfg.PerPage)},
 		pace:     newPacer(p.cfg),
 		win:      newWindow(p.cfg.MaxInFlight),
 		stats:    Stats{JobID: jobID, Cursor: p.cfg.StartAfter, Started: time.Now()},
