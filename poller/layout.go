@@ -11,9 +11,10 @@ import (
 // ids between them. A gap is known once a page shows two consecutive rows
 // of the job more than one id apart (or a page at a known row starts past
 // the next id). Uploads are whole batches, usually of one size, so the next
-// runs are predicted from the last ones: a run as long as the last complete
-// run, or a multiple of it (two batches in a row), then a gap as wide as the
-// last gap, and so on.
+// runs are predicted from the last ones (see add): a run as long as the
+// typical complete run, or a multiple of it when a page shows the run going
+// on (two batches in a row), then a gap as wide as the typical gap, and so
+// on.
 //
 // Predictions only place pages; they never decide what is handed over (see
 // the package doc). Not safe for concurrent use.
