@@ -69,6 +69,8 @@ type fakeConfig struct {
 	// come, like a budget before the network: a call cancelled while it
 	// waits is not sent (and not counted); one that goes asks for a
 	// connection through the context's httptrace, as api.Client does.
+	// Without pace no call asks for one, so the poller may cancel any call
+	// still in flight; the fake counts none cancelled before it answered.
 	pace time.Duration
 	seed uint64
 }

@@ -2,6 +2,7 @@ package poller
 
 import (
 	"context"
+	"net/http/httptrace"
 	"slices"
 	"sync/atomic"
 )
@@ -13,6 +14,19 @@ type flight struct {
 	after  int64
 	cancel context.CancelFunc
 	state  atomic.Int32 // flightWaiting, then flightSent or flightCancelled
+}
+
+// newFlight returns the flight of a page at cursor after and the context
+// to make its call with: cancelled by stop, and with a trace that marks the
+// flight sent when the client asks for a connection, which api.Client does
+// once the budget let the call go.
+func newFlight(ctx context.Context, after int64) (*flight, context.Context) {
+	fl := &flight{after: after}
+	ctx, fl.cancel = context.WithCancel(ctx)
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GetConn: func(string) {
+		fl.state.CompareAndSwap(flightWaiting, flightSent)
+	}})
+	return fl, ctx
 }
 
 const (

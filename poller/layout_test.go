@@ -114,15 +114,21 @@ func TestRunGaps(t *testing.T) {
 		job  fakeConfig
 		// maxCalls, if set, bounds the listing calls in pages of 100.
 		maxCalls func(pages int) int
+		// drops: at 1 s, some pages predicted inside a gap are dropped
+		// while they wait for the budget.
+		drops bool
 	}{
 		{name: "runs of 1000, gaps of 1000", job: fakeConfig{n: 10000, rate: 1e6, runs: []int64{1000}, gaps: []int64{1000}},
 			maxCalls: func(p int) int { return p*115/100 + 5 }},
 		{name: "runs of 1000, gaps of 1000, budget", job: fakeConfig{n: 10000, rate: 1e6, runs: []int64{1000}, gaps: []int64{1000}, pace: 100 * time.Millisecond},
 			maxCalls: func(p int) int { return p*115/100 + 5 }},
+		{name: "runs of 1000, gaps of 5000, budget", job: fakeConfig{n: 10000, rate: 1e6, runs: []int64{1000}, gaps: []int64{5000}, pace: 100 * time.Millisecond},
+			maxCalls: func(p int) int { return p*115/100 + 5 }},
 		{name: "runs of 1000, gaps of 1000, while running", job: fakeConfig{n: 8000, rate: 800, runs: []int64{1000}, gaps: []int64{1000}, pace: 100 * time.Millisecond}},
 		{name: "runs of 1000, gaps of 3", job: fakeConfig{n: 5000, rate: 1e6, runs: []int64{1000}, gaps: []int64{3}, pace: 100 * time.Millisecond}},
 		{name: "runs of 1050, gaps of 950", job: fakeConfig{n: 8000, rate: 1e6, runs: []int64{1050}, gaps: []int64{950}, pace: 100 * time.Millisecond}},
-		{name: "runs of 1000 and 2000, gaps of 1000 and 5000", job: fakeConfig{n: 10000, rate: 1e6, runs: []int64{1000, 1000, 2000}, gaps: []int64{1000, 5000}, pace: 100 * time.Millisecond}},
+		{name: "runs of 1000 and 2000, gaps of 1000 and 5000", job: fakeConfig{n: 10000, rate: 1e6, runs: []int64{1000, 1000, 2000}, gaps: []int64{1000, 5000}, pace: 100 * time.Millisecond},
+			drops: true},
 		{name: "irregular runs and gaps", job: fakeConfig{n: 8000, rate: 1e6, runs: []int64{700, 1300, 40, 2500, 999, 101}, gaps: []int64{1, 450, 9000, 99, 100, 101, 2}, pace: 100 * time.Millisecond}},
 		{name: "irregular, out of order, while running", job: fakeConfig{n: 6000, rate: 500, window: 100, retryRate: 0.25, errorRate: 0.1,
 			runs: []int64{700, 1300, 40, 2500, 999, 101}, gaps: []int64{1, 450, 9000, 99, 100, 101, 2}, pace: 100 * time.Millisecond}},
@@ -161,6 +167,9 @@ func TestRunGaps(t *testing.T) {
 					calls := job.listCalls()
 					if int64(calls) != st.PageCalls {
 						t.Errorf("Stats.PageCalls = %d; the fake saw %d (%d dropped before they were sent)", st.PageCalls, calls, job.droppedCalls())
+					}
+					if tt.drops && lat == time.Second && job.droppedCalls() == 0 {
+						t.Errorf("no page dropped while it waited for the budget; want the pages predicted inside the first gap dropped")
 					}
 					pages := pagesFor(job.n(), DefaultPerPage)
 					if tt.maxCalls != nil && calls > tt.maxCalls(pages) {

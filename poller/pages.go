@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/http/httptrace"
 	"slices"
 	"time"
 
@@ -213,23 +212,16 @@ func (r *run) firstHole() int64 {
 	}
 }
 
-// fetch starts the listing call of the page at cursor after. The call
-// is a flight of its own: a trace on its context tells when the client
-// asks for a connection, which api.Client does once the budget let the
-// call go.
+// fetch starts the listing call of the page at cursor after, a flight
+// of its own.
 func (r *run) fetch(ctx context.Context, after int64) {
 	// A job not polled yet (the first page goes out with the first poll)
 	// counts as open: a short page then proves nothing about the end.
 	open := r.job.State == api.StateOpen || r.job.State == ""
 	atRow := after > 0 && after == r.cursor
-	fl := &flight{after: after}
-	callCtx, cancel := context.WithCancel(ctx)
-	fl.cancel = cancel
-	callCtx = httptrace.WithClientTrace(callCtx, &httptrace.ClientTrace{GetConn: func(string) {
-		fl.state.CompareAndSwap(flightWaiting, flightSent)
-	}})
+	fl, callCtx := newFlight(ctx, after)
 	r.spawn(ctx, callCtx, fl, func(ctx context.Context, a *answer) {
-		defer cancel()
+		defer fl.cancel()
 		opts := api.ListOptions{After: after, PerPage: r.p.cfg.PerPage}
 		list, what := r.p.c.ListJobData, "listing job data"
 		if r.p.cfg.ErrorsOnly {
