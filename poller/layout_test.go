@@ -2,6 +2,7 @@ package poller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"testing/synctest"
@@ -177,6 +178,81 @@ func TestRunGaps(t *testing.T) {
 					}
 					t.Logf("%d rows: %d listing calls (%.3f× the minimum), %d dropped before they were sent, window %d, %v",
 						job.n(), calls, float64(calls)/float64(pages), job.droppedCalls(), st.Window, time.Since(job.start))
+				})
+			})
+		}
+	}
+}
+
+// A poll of a job whose ids have gaps, stopped by its context and then by
+// fn, resumes from the saved cursor each time: together the polls hand over
+// every row once, in id order, and count exactly the calls the fake saw.
+func TestRunGapsResume(t *testing.T) {
+	layouts := []struct {
+		name       string
+		runs, gaps []int64
+	}{
+		{"runs and gaps of 1000", []int64{1000}, []int64{1000}},
+		{"irregular", []int64{700, 1300, 40, 2500, 999, 101}, []int64{1, 450, 9000, 99, 100, 101, 2}},
+	}
+	for _, lat := range []time.Duration{300 * time.Millisecond, time.Second} {
+		for _, lay := range layouts {
+			t.Run(fmt.Sprintf("%v/%s", lat, lay.name), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					job := newFakeJob(fakeConfig{n: 8000, rate: 1e6, runs: lay.runs, gaps: lay.gaps,
+						latency: lat, pace: 100 * time.Millisecond})
+					want := job.want(false)
+					var got []api.Result
+					var calls int64
+					errStop := errors.New("stop")
+					// poll runs a poll from after that stops once it has
+					// handed over n rows (never when n < 0): by cancelling its context, or by
+					// fn failing on the next row.
+					poll := func(after int64, n int, byContext bool) (Stats, error) {
+						ctx, cancel := context.WithCancel(t.Context())
+						defer cancel()
+						p, err := New(job, Config{Retry: testRetry, StartAfter: after})
+						if err != nil {
+							t.Fatal(err)
+						}
+						k := 0
+						st, err := p.Run(ctx, 42, func(r api.Result) error {
+							if n >= 0 && k == n {
+								if !byContext {
+									return errStop
+								}
+								// Cancelled: Run stops at its next turn,
+								// and may hand over a few rows more.
+								cancel()
+							}
+							if i := len(got); i >= len(want) || r.ID != want[i].ID {
+								return fmt.Errorf("row %d is id %d; want the next row, %v", i, r.ID, want[min(i, len(want)-1)].ID)
+							}
+							got = append(got, r)
+							k++
+							return nil
+						})
+						calls += st.PageCalls
+						if len(got) > 0 && st.Cursor != got[len(got)-1].ID {
+							t.Errorf("Stats.Cursor = %d; want the last row handed over, %d", st.Cursor, got[len(got)-1].ID)
+						}
+						return st, err
+					}
+					st, err := poll(0, 2345, true)
+					if !errors.Is(err, context.Canceled) {
+						t.Fatalf("Run() cancelled = %v; want context.Canceled", err)
+					}
+					st, err = poll(st.Cursor, 1000, false)
+					if !errors.Is(err, errStop) {
+						t.Fatalf("Run() with fn failing = %v; want fn's error", err)
+					}
+					if _, err := poll(st.Cursor, -1, false); err != nil {
+						t.Fatalf("Run() resumed = %v", err)
+					}
+					checkRows(t, got, want)
+					if seen := int64(job.listCalls()); seen != calls {
+						t.Errorf("Stats.PageCalls of the polls = %d; the fake saw %d", calls, seen)
+					}
 				})
 			})
 		}
