@@ -53,12 +53,29 @@
 // page goes to the cursor (out with the first job poll), and once a page
 // has shown where the job's ids are, each next page starts one page further
 // (100 rows, at the spacing of ids seen within pages) than the one before.
-// Every page that comes back corrects the predictions: a full page whose
-// last id is beyond them shows another job's ids between this job's, and the
-// next pages start after it; a page cut short shows where the rows end, and
-// no page is asked for beyond it. While the job runs, pages are asked for
-// only as far as the rows should be final when they are read (the processed
-// point predicted below).
+// Every page that comes back corrects the predictions; the next page always
+// starts at the first hole: the first id from the cursor on whose next row
+// no page stored or in flight tells (as far as predicted for those in
+// flight). A page cut short shows where the rows end, and no page is asked
+// for beyond it. While the job runs, pages are asked for only as far as the
+// rows should be final when they are read (the processed point predicted
+// below).
+//
+// Gaps. When another job uploads at the same time, this job's ids come in
+// runs (its batches) with gaps of the other job's ids between them. A page
+// shows a gap when two consecutive rows of the job in it are more than one
+// id apart, or when a page asked for at a row of the job (the cursor, or the
+// last row of a page) starts further on. Uploads are whole batches, often
+// of one size, so the next runs are predicted from the last ones: a run as
+// long as the median of the last three runs (the least of two), a gap as
+// wide as the median of the last three gaps, and a page predicted to cross
+// a gap reaches past it. A page showing the run going on where a gap was
+// predicted moves the predicted gap a run further (two batches in a row).
+// Once a gap is known, the pages in flight predicted inside it would each
+// bring the same rows, the first after it: those not sent yet (still
+// waiting for the budget: the client has not asked for a connection) are
+// cancelled, and not counted as calls; those sent are spent, and their
+// answers used or dropped like any other.
 //
 // Why nothing is missed or doubled. A full page answered for cursor a,
 // ending at id b, tells every row of the job in (a, b]; a page cut short
@@ -75,9 +92,12 @@
 //     rows after that job's, which a page before it also read;
 //   - a hole (no answered or pending page tells the row after the cursor,
 //     because the one that did was cut short by a row not final) is filled
-//     by a page at the cursor itself.
+//     by a page at the cursor itself;
+//   - a dropped page (cancelled before it was sent) tells nothing, and is
+//     dropped only when a page stored or in flight brings the same rows;
+//     a hole it left would be filled like any other.
 //
-// A wrong prediction costs at most the pages that were in flight when it
+// A wrong prediction costs at most the pages that were sent before it
 // showed, and answers may come back in any order: pages answered ahead of
 // the cursor wait until the cursor reaches them. The cursor still moves only
 // past rows handed over, so it keeps its meaning, and a poll stopped (or
@@ -122,8 +142,10 @@
 // records finish in order and ids are dense, one more when the first page
 // goes out before the job has started, and about 2-3% more when records
 // finish out of order (more on jobs of a few thousand records, while the
-// slack is learned). When another job's ids are interleaved, each run of
-// this job's ids may cost up to the pages in flight more. Job polls are at
+// slack is learned). When another job's ids are interleaved, a gap that
+// was not predicted (the first, or one where the batches change size) may
+// cost up to the pages sent past it, about the budget's rate × the latency;
+// gaps that were predicted cost nothing (BENCHMARKS.md). Job polls are at
 // most 2 + ⌈T/MinInterval⌉ plus retried attempts, T being the time from the
 // poll's start to its end; while the job moves steadily they are about
 // log2(MaxInterval/MinInterval) + T/MaxInterval + 3. With the defaults a job

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptrace"
 	"slices"
 	"sort"
 	"sync"
@@ -28,8 +29,11 @@ type fakeJob struct {
 	errored []time.Time // final of the error rows, sorted
 
 	latency time.Duration
+	pace    time.Duration
 
 	mu       sync.Mutex
+	slot     time.Time            // when the next paced call may go
+	dropped  int                  // paced calls cancelled while they waited
 	fault    func(call int) error // if set, may fail call number call (from 1)
 	calls    int
 	jobCalls int
@@ -54,10 +58,21 @@ type fakeConfig struct {
 	// run and gap, if run > 0, make the ids come in runs of run ids with
 	// gap ids of another job's between runs (idStep is then ignored).
 	run, gap int64
+	// runs and gaps, if runs is set, make the ids come in runs of
+	// irregular length: runs[k%len(runs)] ids, then gaps[k%len(gaps)] ids
+	// of another job's (run, gap and idStep are then ignored).
+	runs, gaps []int64
 	// latency delays every call's answer, reported as its
 	// api.Response.Duration: the poller then keeps pages in flight.
 	latency time.Duration
-	seed    uint64
+	// pace, if set, lets one listing call go every pace, in the order they
+	// come, like a budget before the network: a call cancelled while it
+	// waits is not sent (and not counted); one that goes asks for a
+	// connection through the context's httptrace, as api.Client does.
+	// Without pace no call asks for one, so the poller may cancel any call
+	// still in flight; the fake counts none cancelled before it answered.
+	pace time.Duration
+	seed uint64
 }
 
 // newFakeJob schedules a job like the emulator's executor: one pick every
@@ -70,17 +85,32 @@ func newFakeJob(c fakeConfig) *fakeJob {
 	j := &fakeJob{
 		id:      42,
 		latency: c.latency,
+		pace:    c.pace,
 		start:   time.Now().Add(c.delay),
 		final:   make([]time.Time, c.n),
 		retry:   make([]time.Time, c.n),
 		outcome: make([]api.Status, c.n),
 	}
+	id, k, left := int64(1000), 0, int64(0)
+	if len(c.runs) > 0 {
+		left = c.runs[0]
+	}
 	for i := range c.n {
-		id := 1000 + int64(i)*step
-		if c.run > 0 {
-			id = 1000 + int64(i) + int64(i)/c.run*c.gap
+		switch {
+		case len(c.runs) > 0:
+			if left == 0 {
+				id += c.gaps[k%len(c.gaps)]
+				k++
+				left = c.runs[k%len(c.runs)]
+			}
+			left--
+			j.ids = append(j.ids, id)
+			id++
+		case c.run > 0:
+			j.ids = append(j.ids, 1000+int64(i)+int64(i)/c.run*c.gap)
+		default:
+			j.ids = append(j.ids, 1000+int64(i)*step)
 		}
-		j.ids = append(j.ids, id)
 		j.outcome[i] = api.StatusSuccess
 		if rng.Float64() < c.errorRate {
 			j.outcome[i] = api.StatusError
@@ -220,7 +250,48 @@ func (j *fakeJob) GetJob(ctx context.Context, id int64) (api.Job, api.Response, 
 	return j.jobAt(time.Now()), api.Response{StatusCode: 200, Duration: j.latency}, nil
 }
 
+// gate waits for the pace's next slot, or until ctx is done: then the call
+// is not sent, and its slot goes back if no later call took one.
+func (j *fakeJob) gate(ctx context.Context) error {
+	if j.pace <= 0 {
+		return nil
+	}
+	j.mu.Lock()
+	slot := j.slot
+	if now := time.Now(); now.After(slot) {
+		slot = now
+	}
+	j.slot = slot.Add(j.pace)
+	j.mu.Unlock()
+	t := time.NewTimer(time.Until(slot))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		j.mu.Lock()
+		j.dropped++
+		if j.slot.Equal(slot.Add(j.pace)) {
+			j.slot = slot
+		}
+		j.mu.Unlock()
+		return &api.Error{Op: "fake", Err: ctx.Err()}
+	case <-t.C:
+	}
+	if tr := httptrace.ContextClientTrace(ctx); tr != nil && tr.GetConn != nil {
+		tr.GetConn("fake")
+	}
+	return nil
+}
+
+func (j *fakeJob) droppedCalls() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.dropped
+}
+
 func (j *fakeJob) ListJobData(ctx context.Context, id int64, o api.ListOptions) ([]api.Result, api.Response, error) {
+	if err := j.gate(ctx); err != nil {
+		return nil, api.Response{}, err
+	}
 	if err := j.wait(ctx); err != nil {
 		return nil, api.Response{}, err
 	}

@@ -19,6 +19,7 @@ type page struct {
 	rows  []api.Result
 	full  bool
 	open  bool      // the job was open when the page was asked for: more rows may come
+	atRow bool      // after is a row of the job (the cursor when it was asked for)
 	at    time.Time // when it was answered
 }
 
@@ -39,12 +40,15 @@ func (pg *page) covers(c int64) bool { return pg.after <= c && pg.reach() > c }
 // then pages at the predicted cursors ahead. When none is in flight, it
 // sets when to look again.
 func (r *run) launch(ctx context.Context, now time.Time) error {
-	r.frontier = max(r.frontier, r.cursor)
 	readAt := now.Add(r.win.lat / 2) // about when a page asked for now is read
 	if !r.coveredAt(r.cursor) && len(r.flights) < r.win.size && r.cursorPageDue(now, readAt) {
 		r.fetch(ctx, r.cursor)
 	}
-	for len(r.flights) < r.win.size && r.predictable(readAt) {
+	for len(r.flights) < r.win.size {
+		r.frontier = r.firstHole()
+		if !r.predictable(readAt) {
+			break
+		}
 		r.fetch(ctx, r.frontier)
 	}
 	if len(r.flights) == 0 && !r.pageWake.After(now) {
@@ -63,8 +67,8 @@ func (r *run) launch(ctx context.Context, now time.Time) error {
 // coveredAt reports whether a page in flight or stored tells the row after
 // c.
 func (r *run) coveredAt(c int64) bool {
-	for _, after := range r.flights {
-		if after <= c {
+	for _, f := range r.flights {
+		if f.after <= c {
 			return true
 		}
 	}
@@ -86,12 +90,12 @@ func (r *run) cursorPageDue(now, readAt time.Time) bool {
 	return r.pace.wantPage(readAt, 0)
 }
 
-// predictable reports whether a page at the frontier, the predicted end of
-// the pages asked for, is worth a call: the frontier stands on a real id
+// predictable reports whether a page at the frontier (the first hole from
+// the cursor on, see firstHole) is worth a call: the frontier stands on a real id
 // (a page has shown where the job's ids are, or the poll resumed from a
-// row's id), the cursor's own page is on its way, the frontier is not past the last row, a fresh poll has not asked for
-// every row of the job yet, and the rows there should be final when the
-// page is read.
+// row's id), the cursor's own page is on its way, the frontier is not past
+// the last row, a fresh poll has not asked for every row of the job yet,
+// and the rows there should be final when the page is read.
 func (r *run) predictable(readAt time.Time) bool {
 	switch {
 	case r.p.cfg.ErrorsOnly || !r.anchored:
@@ -153,20 +157,71 @@ func (r *run) pending() float64 {
 		}
 	}
 	n := float64(len(ids))
-	step := r.step()
-	spacing := float64(step) / float64(r.p.cfg.PerPage)
-	for _, after := range r.flights {
-		n += min(float64(max(after+step-max(after, known), 0))/spacing, float64(r.p.cfg.PerPage))
+	for _, f := range r.flights {
+		reach := r.predictReach(f.after)
+		if reach > known {
+			n += float64(r.p.cfg.PerPage) * float64(reach-max(f.after, known)) / float64(reach-f.after)
+		}
 	}
 	return n
 }
 
-// fetch starts the listing call of the page at cursor after.
+// predictReach predicts the last row of a full page at cursor after:
+// PerPage rows on at the spacing of ids within pages, across the gaps of
+// another job's ids known or predicted (see layout) when the job's ids
+// are dense within its runs.
+func (r *run) predictReach(after int64) int64 {
+	if step := r.step(); step != int64(r.p.cfg.PerPage) {
+		return after + step
+	}
+	return r.lay.reach(after)
+}
+
+// firstHole returns where the next predicted page starts: the first id
+// from the cursor on whose next row no page stored or in flight tells (as
+// far as predicted for those in flight). Pages in flight or stored beyond a
+// hole stay where they are; the hole is filled first.
+func (r *run) firstHole() int64 {
+	reach := make([]int64, len(r.flights))
+	for i, f := range r.flights {
+		reach[i] = r.predictReach(f.after)
+	}
+	x := r.cursor
+	for {
+		next := x
+		for _, pg := range r.stored {
+			switch {
+			case !pg.covers(x):
+			case pg.full:
+				next = max(next, pg.reach())
+			case len(pg.rows) > 0:
+				// Cut short: no row is known past its last (an open
+				// job's may come).
+				next = max(next, pg.rows[len(pg.rows)-1].ID)
+			}
+		}
+		for i, f := range r.flights {
+			if f.after <= x && x < reach[i] {
+				next = max(next, reach[i])
+			}
+		}
+		if next == x {
+			return x
+		}
+		x = next
+	}
+}
+
+// fetch starts the listing call of the page at cursor after, a flight
+// of its own.
 func (r *run) fetch(ctx context.Context, after int64) {
 	// A job not polled yet (the first page goes out with the first poll)
 	// counts as open: a short page then proves nothing about the end.
 	open := r.job.State == api.StateOpen || r.job.State == ""
-	r.spawn(ctx, func(ctx context.Context, a *answer) {
+	atRow := after > 0 && after == r.cursor
+	fl, callCtx := newFlight(ctx, after)
+	r.spawn(ctx, callCtx, fl, func(ctx context.Context, a *answer) {
+		defer fl.cancel()
 		opts := api.ListOptions{After: after, PerPage: r.p.cfg.PerPage}
 		list, what := r.p.c.ListJobData, "listing job data"
 		if r.p.cfg.ErrorsOnly {
@@ -183,20 +238,18 @@ func (r *run) fetch(ctx context.Context, after int64) {
 		if err != nil {
 			a.err = fmt.Errorf("%s after id %d: %w", what, after, err)
 		}
-		a.page = &page{after: after, rows: rows, full: len(rows) >= r.p.cfg.PerPage, open: open}
+		a.page = &page{after: after, rows: rows, full: len(rows) >= r.p.cfg.PerPage, open: open, atRow: atRow}
 	})
-	r.flights = append(r.flights, after)
-	r.frontier = max(r.frontier, after+r.step())
+	r.flights = append(r.flights, fl)
 	r.pageWake = time.Time{}
 }
 
 // land takes an answered page in: it is no longer in flight, and what it
-// shows corrects the predictions. A full page whose last id is beyond the
-// frontier shows ids skipped over (another job's records between this
-// job's): the next pages start after it. A page cut short shows where the
-// rows end.
-func (r *run) land(pg *page, at time.Time, err error) {
-	if i := slices.Index(r.flights, pg.after); i >= 0 {
+// shows corrects the predictions (see layout): a gap of another job's ids,
+// a run going on where a gap was predicted, where the rows end. Then the
+// pages in flight that it makes useless are dropped (see drop).
+func (r *run) land(pg *page, fl *flight, at time.Time, err error) {
+	if i := slices.Index(r.flights, fl); i >= 0 {
 		r.flights = slices.Delete(r.flights, i, i+1)
 	}
 	if err != nil {
@@ -215,9 +268,16 @@ func (r *run) land(pg *page, at time.Time, err error) {
 	if len(rows) > 0 {
 		r.anchored = true
 	}
+	if !r.p.cfg.ErrorsOnly {
+		// Error rows are not consecutive rows of the job: nothing to learn.
+		ids := make([]int64, len(rows))
+		for i, row := range rows {
+			ids[i] = row.ID
+		}
+		r.lay.learn(pg.after, pg.atRow || pg.after > 0 && pg.after == r.cursor, ids, pg.full)
+	}
 	switch {
 	case pg.full && len(rows) > 0:
-		r.frontier = max(r.frontier, pg.reach())
 		copy(r.spacing[1:], r.spacing[:])
 		r.spacing[0] = float64(rows[len(rows)-1].ID-rows[0].ID) / float64(max(len(rows)-1, 1))
 	case !pg.full && !pg.open:
@@ -233,6 +293,7 @@ func (r *run) land(pg *page, at time.Time, err error) {
 		return // nothing it can tell
 	}
 	r.stored = append(r.stored, pg)
+	r.drop()
 }
 
 // assemble hands over every row the stored pages allow, in id order: from

@@ -2,6 +2,7 @@ package poller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -26,11 +27,12 @@ type run struct {
 	polling bool    // a job poll is in flight
 
 	cursor   int64      // the last row handed over; see the package doc
-	frontier int64      // where the next predicted page starts
+	frontier int64      // where the next predicted page starts: the first hole; see firstHole
 	end      int64      // a short page showed no row after end; -1 while unknown
 	anchored bool       // frontier is a real id: a page showed rows, or the poll resumed
 	spacing  [4]float64 // ids per row within the last full pages; see step
-	flights  []int64    // the cursors of the pages in flight
+	lay      layout     // the runs and gaps of the job's ids, known and predicted
+	flights  []*flight  // the pages in flight
 	stored   []*page    // pages answered and not used up
 	blocked  time.Time
 	ended    bool // every row was handed over (a short page, all final, was used up)
@@ -44,10 +46,11 @@ type run struct {
 
 // answer is what a call goroutine sends back.
 type answer struct {
-	page *page   // a listing call's page; nil for a job poll
-	job  api.Job // a job poll's answer
-	err  error
-	at   time.Time // when the answer came
+	page   *page   // a listing call's page; nil for a job poll
+	flight *flight // the page's flight; nil for a job poll
+	job    api.Job // a job poll's answer
+	err    error
+	at     time.Time // when the answer came
 	// For the window, when the first attempt succeeded: the calls in
 	// flight when it left, how long the call took and how much of it the
 	// network did (api.Response.Duration).
@@ -135,7 +138,7 @@ func (r *run) wakeAt(now time.Time) (time.Time, bool) {
 
 func (r *run) startPoll(ctx context.Context) {
 	r.polling = true
-	r.spawn(ctx, func(ctx context.Context, a *answer) {
+	r.spawn(ctx, ctx, nil, func(ctx context.Context, a *answer) {
 		var job api.Job
 		err := r.retry(ctx, &r.jobCalls, a, func(ctx context.Context) (api.Response, error) {
 			var resp api.Response
@@ -150,34 +153,43 @@ func (r *run) startPoll(ctx context.Context) {
 	})
 }
 
-// spawn runs call on a goroutine of its own and sends its answer to the
-// loop. The channel holds an answer for every call that may be in flight,
-// so the send never blocks. The goroutine lives as long as the call (its
-// retries included); loop waits for it before returning.
-func (r *run) spawn(ctx context.Context, call func(context.Context, *answer)) {
-	a := answer{inFlight: len(r.flights) + 1}
+// spawn runs call on a goroutine of its own, with callCtx, and sends its
+// answer to the loop, or drops it once ctx (the loop's) is done. The
+// goroutine lives as long as the call (its retries included); loop waits
+// for it before returning. fl is the page's flight, nil for a job poll.
+func (r *run) spawn(ctx, callCtx context.Context, fl *flight, call func(context.Context, *answer)) {
+	a := answer{inFlight: len(r.flights) + 1, flight: fl}
 	if r.polling {
 		a.inFlight++
 	}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		call(ctx, &a)
+		call(callCtx, &a)
 		a.at = time.Now()
-		r.answers <- a
+		// The channel holds an answer for every call that may be in
+		// flight, but a cancelled page's goroutine may still be on its way
+		// out beside them: never block on the send once the loop is gone.
+		select {
+		case r.answers <- a:
+		case <-ctx.Done():
+		}
 	}()
 }
 
-// retry runs op under the configured policy, counting attempts in calls.
-// When the first attempt succeeds, it notes in a how long it took.
+// retry runs op under the configured policy, counting in calls the
+// attempts spent (see spent). When the first attempt succeeds, it notes in
+// a how long it took.
 func (r *run) retry(ctx context.Context, calls *atomic.Int64, a *answer, op func(context.Context) (api.Response, error)) error {
 	return r.p.cfg.Retry.Do(ctx, func(ctx context.Context, attempt int) error {
-		calls.Add(1)
-		if attempt > 1 {
-			r.retries.Add(1)
-		}
 		start := time.Now()
 		resp, err := op(ctx)
+		if spent(ctx, err) {
+			calls.Add(1)
+			if attempt > 1 {
+				r.retries.Add(1)
+			}
+		}
 		if err == nil && attempt == 1 {
 			a.took, a.lat = time.Since(start), resp.Duration
 		}
@@ -185,8 +197,20 @@ func (r *run) retry(ctx context.Context, calls *atomic.Int64, a *answer, op func
 	})
 }
 
+// spent reports whether an attempt that returned err cost a call: every
+// attempt does, but one cancelled before it was sent (while it waited for
+// the budget, say), which no server saw: the client says so with an
+// *api.Error that is neither Sent nor an answer (no StatusCode).
+func spent(ctx context.Context, err error) bool {
+	var ae *api.Error
+	return err == nil || ctx.Err() == nil || !errors.As(err, &ae) || ae.Sent || ae.StatusCode != 0
+}
+
 // handle uses one answer.
 func (r *run) handle(ctx context.Context, a answer) error {
+	if a.flight != nil && a.flight.state.Load() == flightCancelled {
+		return nil // dropped as it waited for the budget; no longer in flight
+	}
 	inFlight := len(r.flights)
 	if r.polling {
 		inFlight++
@@ -208,7 +232,7 @@ func (r *run) handle(ctx context.Context, a answer) error {
 			slog.Float64("rate", r.pace.rate), slog.Int("window", r.win.size))
 		return nil
 	}
-	r.land(a.page, a.at, a.err)
+	r.land(a.page, a.flight, a.at, a.err)
 	if a.err != nil {
 		return a.err
 	}

@@ -96,8 +96,12 @@ type Stats struct {
 	// with Config.StartAfter = Cursor.
 	Cursor int64
 
-	JobCalls  int64 // job polls, attempts included
-	PageCalls int64 // listing calls (job_data or results), attempts included
+	// JobCalls and PageCalls count job polls and listing calls (job_data
+	// or results), retried attempts included: every attempt sent. One
+	// cancelled before it was sent (waiting for the budget when the
+	// poller dropped it, or when Run returned) is not counted.
+	JobCalls  int64
+	PageCalls int64
 	Retries   int64 // attempts that failed and were tried again
 	// Window is how many listing calls may be in flight at once now: 1
 	// while the network answers faster than the budget lets calls go;
@@ -185,6 +189,7 @@ func (p *Poller) Run(ctx context.Context, jobID int64, fn func(api.Result) error
 		frontier: p.cfg.StartAfter,
 		end:      -1,
 		anchored: p.cfg.StartAfter != 0,
+		lay:      layout{perPage: int64(p.cfg.PerPage)},
 		pace:     newPacer(p.cfg),
 		win:      newWindow(p.cfg.MaxInFlight),
 		stats:    Stats{JobID: jobID, Cursor: p.cfg.StartAfter, Started: time.Now()},

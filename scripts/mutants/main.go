@@ -61,6 +61,26 @@ var mutants = []mutant{
 		timeout: time.Minute, // the poller's tests take about 5 s
 	},
 	{
+		name: "a call cancelled before it was sent is counted",
+		file: "poller/pipeline.go",
+		edits: [][2]string{{
+			"\treturn err == nil || ctx.Err() == nil ||",
+			"\treturn true || err == nil || ctx.Err() == nil ||",
+		}},
+		pkgs:    []string{"./poller/"},
+		timeout: time.Minute,
+	},
+	{
+		name: "a page already sent is dropped",
+		file: "poller/flight.go",
+		edits: [][2]string{{
+			"\tif !f.state.CompareAndSwap(flightWaiting, flightCancelled) {\n\t\treturn false\n\t}\n",
+			"\tf.state.Store(flightCancelled)\n",
+		}},
+		pkgs:    []string{"./poller/"},
+		timeout: time.Minute,
+	},
+	{
 		name: "batch over 5,000 records",
 		file: "chunker/chunker.go",
 		edits: [][2]string{
