@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"io"
@@ -311,7 +312,7 @@ func BenchmarkJoinLookup(b *testing.B) {
 			}
 		}()
 		cpu, start := processCPU(), time.Now()
-		if err := l.Prepare(); err != nil {
+		if err := l.Prepare(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		sortWall, sortCPU := time.Since(start), processCPU()-cpu
@@ -332,7 +333,7 @@ func BenchmarkJoinLookup(b *testing.B) {
 		start = time.Now()
 		l, err = join.NewLookup(x, join.LookupConfig{})
 		if err == nil {
-			err = l.Prepare()
+			err = l.Prepare(context.Background())
 		}
 		if err != nil || !l.Build().Reused {
 			b.Fatalf("reopening: %v, %+v", err, l.Build())
