@@ -143,6 +143,78 @@ var mutants = []mutant{
 		}},
 		pkgs: []string{"./budget/", "./uploader/"},
 	},
+	{
+		name: "job lock not held: a second process on the job is let in",
+		file: "load/lock.go",
+		edits: [][2]string{{
+			"\tif !ok {\n\t\tvar h Holder\n",
+			"\tif false && !ok {\n\t\tvar h Holder\n",
+		}},
+		pkgs: []string{"./load/"},
+	},
+	{
+		name: "upload beside an unfinished run of the job",
+		file: "load/addto.go",
+		edits: [][2]string{{
+			"\t\tcase m.Run.Command == \"run\":\n",
+			"\t\tcase false && m.Run.Command == \"run\":\n",
+		}},
+		pkgs: []string{"./load/"},
+	},
+	{
+		name: "a damaged manifest of the job is overlooked",
+		file: "load/state.go",
+		edits: [][2]string{{
+			"\t\t\tdamaged = append(damaged, err)\n",
+			"\t\t\t_ = err\n",
+		}},
+		pkgs: []string{"./load/"},
+	},
+	{
+		name: "results files of another job with the same id replaced",
+		file: "load/state.go",
+		edits: [][2]string{{
+			"\t\tif claimed[p] || !o.holdsResults(p) {\n",
+			"\t\tif true || claimed[p] || !o.holdsResults(p) {\n",
+		}},
+		pkgs: []string{"./load/"},
+	},
+	{
+		name: "results --wait cuts the read of a done job",
+		file: "load/results.go",
+		edits: [][2]string{{
+			"\t\t\t\twaited.Stop() // Wait bounds",
+			"\t\t\t\t_ = waited // Wait bounds",
+		}},
+		pkgs: []string{"./load/"},
+	},
+	{
+		name: "errors-only: a record on two lines given one of them",
+		file: "join/lookup.go",
+		edits: [][2]string{{
+			"\t\t\tcur.file, cur.line = ambiguousFile, 0\n",
+			"\t\t\t_ = cur\n",
+		}},
+		pkgs: []string{"./join/"},
+	},
+	{
+		name: "an upload from standard input leaves the job's index complete",
+		file: "load/addto.go",
+		edits: [][2]string{{
+			"\t\tif stateDir != \"\" {\n\t\t\tif err := markUnindexed(",
+			"\t\tif false && stateDir != \"\" {\n\t\t\tif err := markUnindexed(",
+		}},
+		pkgs: []string{"./load/"},
+	},
+	{
+		name: "a retry's rows name lines of the retry file",
+		file: "load/results.go",
+		edits: [][2]string{{
+			"\t\t\tres, several = from, true\n",
+			"\t\t\t_ = from\n",
+		}},
+		pkgs: []string{"./load/"},
+	},
 }
 
 func main() {
