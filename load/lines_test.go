@@ -576,3 +576,61 @@ func stopAfterRows(t *testing.T, l *load.Loader, n int64) context.Context {
 	}()
 	return ctx
 }
+
+// A retry's results read interrupted and continued counts the lines of
+// the whole read, those whose origin is not certain included, and every
+// row of both reads names the line its record came from.
+func TestRetryLinesContinued(t *testing.T) {
+	t.Parallel()
+	srv := apitest.NewServer(apitest.Config{APIKeys: []string{testKey}, ProcessRate: apitest.NoLimit, FailRecords: "@fail.example"})
+	t.Cleanup(srv.Close)
+	dir, state := t.TempDir(), t.TempDir()
+	var b strings.Builder
+	want := map[string]int{}
+	twice := 0
+	for i := 1; i <= 3000; i++ {
+		e := "p" + strconv.Itoa(i) + "@example.com"
+		switch {
+		case i%100 == 1: // the same failing record on two lines: no certain origin
+			e = "twice" + strconv.Itoa(i/200) + "@fail.example"
+			want[e] = 0
+			twice++
+		case i%3 == 0:
+			e = "p" + strconv.Itoa(i) + "@fail.example"
+			want[e] = i
+		}
+		b.WriteString(`{"email_address":"` + e + `","upsert_key":"email_address"}` + "\n")
+	}
+	input := filepath.Join(t.TempDir(), "people.jsonl")
+	os.WriteFile(input, []byte(b.String()), 0o600)
+	first, err := loader(t, srv, state, dir).Run(context.Background(), load.Input{Path: input}, load.RunOptions{Type: "person/upsert"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := first.Failed
+	l := loader(t, srv, state, dir)
+	retry, err := l.Retry(stopAfterRows(t, l, 300), first.JobID, load.Input{}, load.RunOptions{})
+	if !errors.Is(err, context.Canceled) || retry.JobID == 0 || retry.Written == 0 || retry.Written >= failed {
+		t.Fatalf("retry: %+v, %v; want it stopped while reading its results", retry, err)
+	}
+	rep, err := loader(t, srv, state, dir).Resume(context.Background(), retry.JobID, load.ResumeOptions{})
+	if err != nil || rep.Failed != failed {
+		t.Fatalf("resume of the retry: %+v, %v; want its %d records failed", rep, err, failed)
+	}
+	if rep.Lines.Tied != failed-int64(twice) || rep.Lines.Unknown != int64(twice) {
+		t.Errorf("Lines = %+v; want %d tied and %d unknown over the whole read", rep.Lines, failed-int64(twice), twice)
+	}
+	rows := readRows(t, rep.Files.Errors)
+	if int64(len(rows)) != failed {
+		t.Errorf("%d error rows; want %d", len(rows), failed)
+	}
+	for _, r := range rows {
+		e, got := email(t, r.Record), 0
+		if r.Line != nil {
+			got = *r.Line
+		}
+		if w, ok := want[e]; !ok || got != w {
+			t.Errorf("row of %s names line %d; want %d", e, got, w)
+		}
+	}
+}

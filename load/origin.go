@@ -3,6 +3,7 @@ package load
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -202,6 +203,25 @@ func (r *fromOrigins) Stats() join.ResolverStats {
 	s.Lines -= r.lost
 	s.Empty += r.lost
 	return s
+}
+
+// originsState tags the State of a fromOrigins: the tag, the rows lost
+// so far (8 bytes, little endian), then the inner liner's State.
+const originsState = 'O'
+
+// State is the inner liner's, with the rows lost so far, so that a read
+// that continues counts those of the whole read.
+func (r *fromOrigins) State() []byte {
+	return append(binary.LittleEndian.AppendUint64([]byte{originsState}, uint64(r.lost)), r.liner.State()...)
+}
+
+// splitOriginsState undoes State: the rows lost and the inner State. A
+// state without the tag (saved before a read had origins) is all inner.
+func splitOriginsState(p []byte) (lost int64, inner []byte) {
+	if len(p) < 9 || p[0] != originsState {
+		return 0, p
+	}
+	return int64(binary.LittleEndian.Uint64(p[1:9])), p[9:]
 }
 
 // Prepare is the inner liner's, if it has one.

@@ -19,6 +19,10 @@ import (
 // positive, bounds how long it waits for the job to be done.
 func (o *op) results(ctx context.Context, wait time.Duration) error {
 	path, linesOf := o.joinIndexOfJob()
+	var lost int64
+	if linesOf != "" {
+		lost, o.set.JoinState = splitOriginsState(o.set.JoinState)
+	}
 	res, done, several := o.resolver(path)
 	defer done()
 	if res != nil && linesOf != "" {
@@ -29,6 +33,7 @@ func (o *op) results(ctx context.Context, wait time.Duration) error {
 			o.l.warn("result lines: %v; the results are written without their input lines", err)
 			res = nil
 		} else {
+			from.lost = lost
 			res, several = from, true
 		}
 	}
