@@ -23,13 +23,26 @@ import (
 // (job ids repeat across servers), the new job's input, so an interrupted
 // retry resumes like any run. The new job's result rows name the file and
 // line each record came from in job id's input, where this machine's
-// saved state of job id makes that certain (see origin.go).
+// saved state of job id makes that certain (see origin.go). It holds job
+// id's lock throughout: a second Retry of the same job at once fails with
+// a *LockedError, having done nothing.
 func (l *Loader) Retry(ctx context.Context, id int64, in Input, opts RunOptions) (Report, error) {
 	o, end, err := l.start("retry", id, false)
 	if err != nil {
 		return Report{}, err
 	}
 	o.reader = &in
+	// Job id's lock, held to the end: a second retry of it at once would
+	// rewrite the retry file under the first and load its records into a
+	// second job.
+	stateDir, err := l.stateDir()
+	if err == nil && stateDir != "" {
+		o.lock, err = lockJob(stateDir, id, "retry")
+	}
+	if err != nil {
+		end()
+		return o.finish(err)
+	}
 	file, typ, n, err := o.failures(ctx)
 	end()
 	if fileExists(file + originsSuffix) {
@@ -46,6 +59,7 @@ func (l *Loader) Retry(ctx context.Context, id int64, in Input, opts RunOptions)
 	in.Path, in.Reader, in.Format, in.Map = file, nil, "jsonl", nil
 	opts.Type, opts.Continue = typ, true
 	rep, err := l.Run(ctx, in, opts)
+	o.lock.unlock()
 	rep.Command, rep.RetryOf = "retry", id
 	return rep, err
 }

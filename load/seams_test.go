@@ -2,6 +2,7 @@ package load_test
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"os"
 	"path/filepath"
@@ -333,5 +334,54 @@ func TestResultsWaitDoneJob(t *testing.T) {
 	rep, err = loader(t, srv, state, dir).Results(context.Background(), rep.JobID, load.ResultsOptions{Wait: 200 * time.Millisecond})
 	if err != nil || rep.Written != 5000 || rep.Succeeded != 5000 {
 		t.Fatalf("results of a done job with Wait shorter than the read: wrote %d, %v; want all 5000 rows", rep.Written, err)
+	}
+}
+
+// Two retries of one job at once: the second is refused at once (the
+// first holds the job's lock), so the failures go into one new job, not
+// two.
+func TestTwoRetriesAtOnce(t *testing.T) {
+	t.Parallel()
+	srv := apitest.NewServer(apitest.Config{APIKeys: []string{testKey}, ProcessRate: apitest.NoLimit, FailRecords: "@fail.example",
+		Faults: apitest.Faults{Latency: 20 * time.Millisecond}})
+	t.Cleanup(srv.Close)
+	state, dir := t.TempDir(), t.TempDir()
+	var b strings.Builder
+	for i := range 600 {
+		mark := "example.com"
+		if i%2 == 0 {
+			mark = "fail.example"
+		}
+		fmt.Fprintf(&b, `{"email_address":"p%d@%s","upsert_key":"email_address"}`+"\n", i, mark)
+	}
+	input := filepath.Join(t.TempDir(), "people.jsonl")
+	os.WriteFile(input, []byte(b.String()), 0o600)
+	first, err := loader(t, srv, state, dir).Run(context.Background(), load.Input{Path: input}, load.RunOptions{Type: "person/upsert"})
+	if err != nil || first.Failed != 300 {
+		t.Fatalf("run: %+v, %v; want 300 failures", first, err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := loader(t, srv, state, dir).Retry(context.Background(), first.JobID, load.Input{}, load.RunOptions{})
+		done <- err
+	}()
+	lock := filepath.Join(state, strconv.FormatInt(first.JobID, 10)+".lock")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if b, _ := os.ReadFile(lock); strings.Contains(string(b), `"retry"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first retry never took the job's lock")
+		}
+	}
+	_, err = loader(t, srv, state, dir).Retry(context.Background(), first.JobID, load.Input{}, load.RunOptions{})
+	if !errors.Is(err, load.ErrLocked) {
+		t.Errorf("second retry at once: %v; want it refused with ErrLocked", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("first retry: %v", err)
+	}
+	if jobs := srv.Jobs(testKey); len(jobs) != 2 {
+		t.Errorf("%d jobs; want the run's and one retry's", len(jobs))
 	}
 }

@@ -207,6 +207,15 @@ var mutants = []mutant{
 		pkgs: []string{"./load/"},
 	},
 	{
+		name: "retry without the job's lock: two at once load the failures twice",
+		file: "load/retry.go",
+		edits: [][2]string{{
+			"\tif err == nil && stateDir != \"\" {\n\t\to.lock, err = lockJob(stateDir, id, \"retry\")",
+			"\tif false && err == nil && stateDir != \"\" {\n\t\to.lock, err = lockJob(stateDir, id, \"retry\")",
+		}},
+		pkgs: []string{"./load/"},
+	},
+	{
 		name: "a retry's rows name lines of the retry file",
 		file: "load/results.go",
 		edits: [][2]string{{
