@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -133,5 +134,20 @@ func TestStatusShowsSavedRun(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("status:\n%s\nwant a line with %q", r.stdout, want)
 		}
+	}
+	// Once read, status says where the results are.
+	out := t.TempDir()
+	if r := cli(t, context.Background(), srv, "results", id, "--state-dir", state, "--results-dir", out, "--results-format", "csv"); r.code != exitOK {
+		t.Fatalf("results: exit %d\n%s", r.code, r.stderr)
+	}
+	r = cli(t, context.Background(), srv, "status", id, "--state-dir", state)
+	var files []string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "files" {
+			files = append(files, f[1])
+		}
+	}
+	if want := filepath.Join(out, id+"-*.csv"); !strings.Contains(r.stdout, "saved results") || !slices.Equal(files, []string{want}) {
+		t.Errorf("status after results:\n%s\nwant one files line, %s (the run that did not wait wrote none)", r.stdout, want)
 	}
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -26,7 +28,8 @@ func (a *app) statusCommand() *cobra.Command {
 		Long: `status shows a job as Salesloft reports it (state, records total, processed
 and failed, its times) and, below, what this machine saved of its loads: the
 records stored, those in doubt (sent without an answer: a resume settles
-them), how far the results were read, and the command that continues each.`,
+them), how far the results were read and where they are, and the command
+that continues each.`,
 		Example: `  bulkload status 211
   bulkload status --last
   bulkload status 211 --json | jq .state`,
@@ -91,6 +94,9 @@ func savedRows(st load.Status) [][2]string {
 			rows = append(rows, [2]string{"  results", "all read"})
 		} else if m.Poll.Cursor > 0 {
 			rows = append(rows, [2]string{"  results", fmt.Sprintf("read up to job data %d", m.Poll.Cursor)})
+		}
+		if r.ResultsPrefix != "" && (m.Poll.Done || m.Poll.Cursor > 0) {
+			rows = append(rows, [2]string{"  files", filepath.Join(r.ResultsDir, r.ResultsPrefix+"-*."+cmp.Or(r.ResultsFormat, "jsonl"))})
 		}
 		switch {
 		case s.Unfinished() && r.Command == "upload":
