@@ -1,6 +1,7 @@
 package join
 
 import (
+	"cmp"
 	"errors"
 	"slices"
 
@@ -120,7 +121,7 @@ func NewResolver(x *Index, cfg ResolverConfig) (*Resolver, error) {
 		if ka.file != kb.file {
 			return int(ka.file - kb.file)
 		}
-		return cmpInt(ka.seq, kb.seq)
+		return cmp.Compare(ka.seq, kb.seq)
 	})
 	if cfg.State != nil {
 		if err := r.restore(cfg.State); err != nil {
@@ -133,16 +134,6 @@ func NewResolver(x *Index, cfg ResolverConfig) (*Resolver, error) {
 		}
 	}
 	return r, nil
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // place puts batch b where its state says: in the frontier under the hash

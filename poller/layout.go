@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"cmp"
 	"math"
 	"slices"
 )
@@ -120,7 +121,7 @@ func (l *layout) refute(id int64) {
 // only two are known), so that one odd batch does not throw the
 // predictions off, and a gap likewise.
 func (l *layout) add(j jump) {
-	i, found := slices.BinarySearchFunc(l.jumps, j.last, func(a jump, last int64) int { return cmpInt(a.last, last) })
+	i, found := slices.BinarySearchFunc(l.jumps, j.last, func(a jump, last int64) int { return cmp.Compare(a.last, last) })
 	if found {
 		return
 	}
@@ -156,16 +157,6 @@ func typical(v []int64) int64 {
 		return s[1]
 	}
 	return slices.Min(v)
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // anchor is the first row of the highest known run, from which runs are

@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"cmp"
 	"testing"
 	"time"
 
@@ -8,9 +9,9 @@ import (
 )
 
 func testPacer(cfg Config) *pacer {
-	cfg.PerPage = cmp(cfg.PerPage, DefaultPerPage)
-	cfg.MinInterval = cmp(cfg.MinInterval, time.Second)
-	cfg.MaxInterval = cmp(cfg.MaxInterval, 30*time.Second)
+	cfg.PerPage = cmp.Or(cfg.PerPage, DefaultPerPage)
+	cfg.MinInterval = cmp.Or(cfg.MinInterval, time.Second)
+	cfg.MaxInterval = cmp.Or(cfg.MaxInterval, 30*time.Second)
 	return newPacer(cfg)
 }
 

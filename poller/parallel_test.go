@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,7 +85,7 @@ func TestRunPagesInFlight(t *testing.T) {
 					if int64(calls) != st.PageCalls {
 						t.Errorf("Stats.PageCalls = %d; the fake saw %d", st.PageCalls, calls)
 					}
-					pages := pagesFor(job.n(), cmp(cfg.PerPage, DefaultPerPage))
+					pages := pagesFor(job.n(), cmp.Or(cfg.PerPage, DefaultPerPage))
 					if tt.maxCalls != nil && calls > tt.maxCalls(pages) {
 						t.Errorf("listing calls = %d; want <= %d (%d pages of rows)", calls, tt.maxCalls(pages), pages)
 					}

@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math"
@@ -90,12 +91,12 @@ func TestRunFullMode(t *testing.T) {
 				if !st.Complete || st.Delivered != int64(job.n()) || st.State != api.StateDone {
 					t.Errorf("Run() stats = %+v; want complete, %d delivered, done", st, job.n())
 				}
-				per := cmp(cfg.PerPage, DefaultPerPage)
+				per := cmp.Or(cfg.PerPage, DefaultPerPage)
 				pages, goal := job.listCalls(), int(1.05*float64(pagesFor(job.n(), per)))+5
 				if pages > goal {
 					t.Errorf("listing calls = %d; want <= %d (%d records)", pages, goal, job.n())
 				}
-				minInterval := cmp(cfg.MinInterval, DefaultMinInterval)
+				minInterval := cmp.Or(cfg.MinInterval, DefaultMinInterval)
 				if got, bound := job.getCalls(), jobCallBound(start, job.doneAt(), minInterval, 0); got > bound {
 					t.Errorf("job polls = %d; want <= %d", got, bound)
 				}
@@ -107,14 +108,6 @@ func TestRunFullMode(t *testing.T) {
 			})
 		})
 	}
-}
-
-func cmp[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 func TestRunErrorsOnly(t *testing.T) {
