@@ -66,20 +66,27 @@ func (o *op) newOrigins(ctx context.Context, path string) (*origins, error) {
 	if _, err := os.Stat(idxPath); errors.Is(err, fs.ErrNotExist) || fileExists(idxPath+unindexedSuffix) {
 		return g, nil
 	}
+	unknown := func(err error) (*origins, error) {
+		o.l.warn("retry lines: %v; the retry's result rows name no input line", err)
+		return g, nil
+	}
 	idx, err := join.OpenIndex(idxPath)
 	if err != nil {
-		return g, nil
+		return unknown(err)
 	}
 	lk, err := join.NewLookup(idx, join.LookupConfig{})
 	if err != nil {
 		idx.Close()
-		return g, nil
+		return unknown(err)
 	}
 	g.idx, g.lk = idx, lk
-	if err := g.lk.Prepare(ctx); err != nil && ctx.Err() != nil {
-		g.close()
-		os.Remove(g.f.Name())
-		return nil, ctx.Err()
+	if err := g.lk.Prepare(ctx); err != nil {
+		if ctx.Err() != nil {
+			g.close()
+			os.Remove(g.f.Name())
+			return nil, ctx.Err()
+		}
+		return unknown(err)
 	}
 	return g, nil
 }
