@@ -547,6 +547,15 @@ func TestRetryNamesOriginalLines(t *testing.T) {
 	}
 	check("errors-only results of the retry job", again.Files.Errors)
 
+	// Config without ResultsDir: the retry's results go beside the first
+	// job's.
+	c, _ := api.NewClient(api.Config{APIKey: testKey, BaseURL: srv.URL})
+	plain, _ := load.New(load.Config{Client: c, StateDir: state})
+	beside, err := plain.Retry(context.Background(), first.JobID, load.Input{}, load.RunOptions{})
+	if err != nil || filepath.Dir(beside.Files.Errors) != dir {
+		t.Errorf("retry with no ResultsDir: errors in %q, %v; want them in %s, beside the first job's", beside.Files.Errors, err, dir)
+	}
+
 	// A machine without the first job's saved state cannot know where the
 	// records came from: the rows name no line, not the retry file's.
 	elsewhere, err := loader(t, srv, t.TempDir(), t.TempDir()).Retry(context.Background(), first.JobID, load.Input{}, load.RunOptions{})

@@ -29,9 +29,12 @@ type Config struct {
 	// resumable, take no lock and cannot be continued by another process;
 	// only standard input works that way in the CLI.
 	StateDir string
-	// ResultsDir is where results and rejects files go. Default ".".
+	// ResultsDir is where results and rejects files go. Default ".", but
+	// for a Retry beside the first job's results when this machine saved
+	// where they went.
 	ResultsDir string
-	// ResultsFormat is the results files' format: "jsonl" (default) or "csv".
+	// ResultsFormat is the results files' format: "jsonl" or "csv".
+	// Default "jsonl", but for a Retry the first job's results' format.
 	ResultsFormat string
 	// ErrorsOnly reads only the results of records that failed. Each is
 	// tied to its input line by content (join.Lookup): a line when its
@@ -115,6 +118,9 @@ type Input struct {
 	UpsertKey string
 
 	linesOf string // Retry's: see manifest.Run.LinesOf
+	// Retry's: the first job's results settings, used where Config left
+	// them to their default.
+	resultsDir, resultsFormat string
 }
 
 // Phase is the step an operation is at.
@@ -155,6 +161,9 @@ type Loader struct {
 	cfg     Config
 	running atomic.Bool
 	cur     atomic.Pointer[op] // the operation under way, for Stats
+	// Whether Config set ResultsDir and ResultsFormat (else a Retry takes
+	// the first job's).
+	dirGiven, formatGiven bool
 }
 
 // New checks cfg and returns a Loader.
@@ -165,13 +174,14 @@ func New(cfg Config) (*Loader, error) {
 	case cfg.ResultsFormat != "" && cfg.ResultsFormat != "jsonl" && cfg.ResultsFormat != "csv":
 		return nil, fmt.Errorf("load: Config.ResultsFormat %q: want jsonl or csv", cfg.ResultsFormat)
 	}
+	l := &Loader{cfg: cfg, dirGiven: cfg.ResultsDir != "", formatGiven: cfg.ResultsFormat != ""}
 	if cfg.ResultsDir == "" {
-		cfg.ResultsDir = "."
+		l.cfg.ResultsDir = "."
 	}
 	if cfg.ResultsFormat == "" {
-		cfg.ResultsFormat = "jsonl"
+		l.cfg.ResultsFormat = "jsonl"
 	}
-	return &Loader{cfg: cfg}, nil
+	return l, nil
 }
 
 // Stats returns a snapshot of the operation under way, or of the last one.

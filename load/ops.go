@@ -179,6 +179,12 @@ func (o *op) useInput(in Input) {
 		o.set.Delimiter = string(in.Delimiter)
 	}
 	o.set.Encoding, o.set.UpsertKey, o.set.LinesOf = in.Encoding, in.UpsertKey, in.linesOf
+	if in.resultsDir != "" {
+		o.set.ResultsDir = in.resultsDir
+	}
+	if in.resultsFormat != "" {
+		o.set.ResultsFormat = in.resultsFormat
+	}
 	for _, e := range in.Map {
 		o.set.Map = append(o.set.Map, manifest.MapEntry(e))
 	}

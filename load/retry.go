@@ -23,7 +23,9 @@ import (
 // (job ids repeat across servers), the new job's input, so an interrupted
 // retry resumes like any run. The new job's result rows name the file and
 // line each record came from in job id's input, where this machine's
-// saved state of job id makes that certain (see origin.go). It holds job
+// saved state of job id makes that certain (see origin.go), and go beside
+// job id's own results, in their format, unless Config sets ResultsDir or
+// ResultsFormat. It holds job
 // id's lock throughout: a second Retry of the same job at once fails with
 // a *LockedError, having done nothing.
 func (l *Loader) Retry(ctx context.Context, id int64, in Input, opts RunOptions) (Report, error) {
@@ -48,6 +50,7 @@ func (l *Loader) Retry(ctx context.Context, id int64, in Input, opts RunOptions)
 	if fileExists(file + originsSuffix) {
 		in.linesOf = file + originsSuffix
 	}
+	in.resultsDir, in.resultsFormat = o.firstResults()
 	if err != nil {
 		return o.finish(err)
 	}
@@ -165,4 +168,29 @@ func setPath(obj map[string]any, path []string, v any) {
 		obj = next
 	}
 	obj[path[len(path)-1]] = v
+}
+
+// firstResults is where job o.jobID's results went and in which format,
+// as this machine saved them, for each that Config left to its default:
+// a retry's results go beside them. "" where Config set it, or nothing
+// was saved.
+func (o *op) firstResults() (dir, format string) {
+	if o.l.cfg.StateDir == "" || o.l.dirGiven && o.l.formatGiven {
+		return "", ""
+	}
+	saved, _ := SavedLoads(o.l.cfg.StateDir, o.jobID)
+	for _, s := range saved {
+		r := s.Manifest.Run
+		if r == nil || r.Command == "upload" || r.ResultsDir == "" || o.sameJob(s.Manifest, s.Dir) != nil {
+			continue
+		}
+		if !o.l.dirGiven {
+			dir = r.ResultsDir
+		}
+		if !o.l.formatGiven {
+			format = r.ResultsFormat
+		}
+		return dir, format
+	}
+	return "", ""
 }

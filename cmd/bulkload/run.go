@@ -327,7 +327,13 @@ again, continues its job.`,
 			if err := o.validate(); err != nil {
 				return err
 			}
-			a.resultsLikeJob(cmd, id, &o)
+			// Unset, the library puts them beside the job's own results.
+			if !cmd.Flags().Changed("results-dir") {
+				o.resultsDir = ""
+			}
+			if !cmd.Flags().Changed("results-format") {
+				o.resultsFormat = ""
+			}
 			l, c, err := a.loader(o, true)
 			if err != nil {
 				return err
@@ -340,25 +346,4 @@ again, continues its job.`,
 	}
 	o.bind(cmd.Flags(), "retry")
 	return cmd
-}
-
-// resultsLikeJob puts a retry's results where the run of job id put its
-// own, in the same format, unless the flags say otherwise.
-func (a *app) resultsLikeJob(cmd *cobra.Command, id int64, o *runOpts) {
-	dir, err := a.stateDirPath()
-	if err != nil {
-		return
-	}
-	saved, _ := load.SavedLoads(dir, id)
-	for _, s := range saved {
-		if r := s.Manifest.Run; r != nil && r.Command != "upload" && r.ResultsDir != "" {
-			if !cmd.Flags().Changed("results-dir") {
-				o.resultsDir = r.ResultsDir
-			}
-			if !cmd.Flags().Changed("results-format") && r.ResultsFormat != "" {
-				o.resultsFormat = r.ResultsFormat
-			}
-			return
-		}
-	}
 }
