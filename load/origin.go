@@ -15,7 +15,6 @@ import (
 
 	"github.com/bulkload/bulkload/api"
 	"github.com/bulkload/bulkload/join"
-	"github.com/bulkload/bulkload/manifest"
 )
 
 // A Retry's input is a file of the first job's failures, kept in the state
@@ -56,12 +55,11 @@ func (o *op) newOrigins(ctx context.Context, path string) (*origins, error) {
 	}
 	g.w = bufio.NewWriter(g.f)
 	idxPath := uploadsIndex(filepath.Dir(path), o.jobID, createdAt(o.job))
-	if dir := o.runDirOfJob(); dir != "" {
-		m, err := manifest.Load(dir)
-		if err != nil || m.Run.Input == "" {
-			return g, nil
+	if dir, run := o.runOfJob(); run != nil {
+		if run.Input == "" {
+			return g, nil // standard input: no index
 		}
-		idxPath, g.input = filepath.Join(dir, joinFile), m.Run.Input
+		idxPath, g.input = filepath.Join(dir, joinFile), run.Input
 	}
 	if _, err := os.Stat(idxPath); errors.Is(err, fs.ErrNotExist) || fileExists(idxPath+unindexedSuffix) {
 		return g, nil

@@ -48,12 +48,8 @@ func (o *op) joinIndexOfJob() (path, linesOf string) {
 		return filepath.Join(o.dir, joinFile), o.set.LinesOf
 	}
 	if o.set.Command == "results" {
-		if dir := o.runDirOfJob(); dir != "" {
-			m, err := manifest.Load(dir)
-			if err != nil {
-				return "", ""
-			}
-			return filepath.Join(dir, joinFile), m.Run.LinesOf
+		if dir, run := o.runOfJob(); run != nil {
+			return filepath.Join(dir, joinFile), run.LinesOf
 		}
 	}
 	if o.l.cfg.StateDir == "" {
@@ -62,18 +58,18 @@ func (o *op) joinIndexOfJob() (path, linesOf string) {
 	return uploadsIndex(o.l.cfg.StateDir, o.jobID, o.set.JobCreatedAt), ""
 }
 
-// runDirOfJob is the state directory of this job's run, if this machine
-// keeps one of this very job, for the results command.
-func (o *op) runDirOfJob() string {
+// runOfJob is the state directory and settings of this job's run, if this
+// machine keeps one of this very job; nil if not.
+func (o *op) runOfJob() (string, *manifest.Run) {
 	if o.l.cfg.StateDir == "" {
-		return ""
+		return "", nil
 	}
 	dir := runDir(o.l.cfg.StateDir, o.jobID)
 	m, err := manifest.Load(dir)
 	if err != nil || m.Run == nil || o.sameJob(m, dir) != nil {
-		return ""
+		return "", nil
 	}
-	return dir
+	return dir, m.Run
 }
 
 func (o *op) readInto(ctx context.Context, wait time.Duration, res liner, several bool) error {
