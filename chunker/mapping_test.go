@@ -29,17 +29,7 @@ func mustMap(tb testing.TB, specs ...string) []MapEntry {
 }
 
 func TestMapping(t *testing.T) {
-	tests := []struct {
-		name     string
-		in       string
-		cfg      Config
-		maps     []string
-		batches  []string
-		rejects  []string
-		warnings []string
-		err      string
-		is       error
-	}{
+	tests := []mapCase{
 		{
 			name:    "rename, nest and drop",
 			in:      "Email Address,Source,Notes,custom_fields.x\na@x.com,web,hello,1\n",
@@ -114,23 +104,10 @@ func TestMapping(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := tt.cfg
-			if cfg.Format == FormatAuto {
-				cfg.Format = FormatCSV
-			}
-			cfg.Map = mustMap(t, tt.maps...)
-			var warnings []string
-			cfg.OnWarning = func(w Warning) { warnings = append(warnings, w.String()) }
-			res := runString(t, tt.in, cfg)
-			res.check(t, tt.batches, tt.rejects, tt.err)
-			if tt.is != nil && !errors.Is(res.err, tt.is) {
-				t.Errorf("error %v; want errors.Is %v", res.err, tt.is)
-			}
-			if !equalStrings(warnings, tt.warnings) {
-				t.Errorf("warnings = %q; want %q", warnings, tt.warnings)
-			}
-		})
+		if tt.cfg.Format == FormatAuto {
+			tt.cfg.Format = FormatCSV
+		}
+		t.Run(tt.name, func(t *testing.T) { tt.run(t) })
 	}
 }
 
@@ -213,5 +190,37 @@ func TestParseMapping(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), tt.prefix) {
 			t.Errorf("ParseMapping(%q, %q, %q) error = %v; want it to begin %q", tt.file, tt.maps, tt.sets, err, tt.prefix)
 		}
+	}
+}
+
+// mapCase is a table case of the column mapping and the pre-flight checks:
+// an input, its Config and Map rules, and what chunking it gives.
+type mapCase struct {
+	name     string
+	in       string
+	cfg      Config
+	maps     []string // ParseMap rules, or "set:field=value" for ParseSet
+	batches  []string
+	rejects  []string
+	warnings []string
+	err      string
+	is       error
+}
+
+// run chunks the case's input and checks batches, rejects, error and
+// warnings.
+func (tt mapCase) run(t *testing.T) {
+	t.Helper()
+	cfg := tt.cfg
+	cfg.Map = mustMap(t, tt.maps...)
+	var warnings []string
+	cfg.OnWarning = func(w Warning) { warnings = append(warnings, w.String()) }
+	res := runString(t, tt.in, cfg)
+	res.check(t, tt.batches, tt.rejects, tt.err)
+	if tt.is != nil && !errors.Is(res.err, tt.is) {
+		t.Errorf("error %v; want errors.Is %v", res.err, tt.is)
+	}
+	if !equalStrings(warnings, tt.warnings) {
+		t.Errorf("warnings = %q; want %q", warnings, tt.warnings)
 	}
 }

@@ -1,24 +1,13 @@
 package chunker
 
 import (
-	"errors"
 	"strings"
 	"testing"
 )
 
 func TestPreflight(t *testing.T) {
 	person := Config{Type: "person/upsert", Format: FormatCSV, MaxRejects: -1}
-	tests := []struct {
-		name     string
-		in       string
-		cfg      Config
-		maps     []string
-		batches  []string
-		rejects  []string
-		warnings []string
-		err      string
-		is       error
-	}{
+	tests := []mapCase{
 		{
 			name: "a clean export", in: "email_address,first_name,upsert_key\na@x.com,Ann,email_address\n", cfg: person,
 			batches: []string{`[{"email_address":"a@x.com","first_name":"Ann","upsert_key":"email_address"}]`},
@@ -109,20 +98,7 @@ func TestPreflight(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := tt.cfg
-			cfg.Map = mustMap(t, tt.maps...)
-			var warnings []string
-			cfg.OnWarning = func(w Warning) { warnings = append(warnings, w.String()) }
-			res := runString(t, tt.in, cfg)
-			res.check(t, tt.batches, tt.rejects, tt.err)
-			if tt.is != nil && !errors.Is(res.err, tt.is) {
-				t.Errorf("error %v; want errors.Is %v", res.err, tt.is)
-			}
-			if !equalStrings(warnings, tt.warnings) {
-				t.Errorf("warnings = %q; want %q", warnings, tt.warnings)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { tt.run(t) })
 	}
 }
 
