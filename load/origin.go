@@ -153,15 +153,19 @@ type fromOrigins struct {
 
 // readOrigins reads the origins file at path over inner.
 func readOrigins(path string, inner liner) (*fromOrigins, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close()
 	r := &fromOrigins{liner: inner}
-	for n, s := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 16<<20) // the #files line lists every input's path
+	for n := 1; sc.Scan(); n++ {
+		s := sc.Text()
 		if files, ok := strings.CutPrefix(s, "#files "); ok {
 			if err := json.Unmarshal([]byte(files), &r.files); err != nil {
-				return nil, fmt.Errorf("%s:%d: %w", path, n+1, err)
+				return nil, fmt.Errorf("%s:%d: %w", path, n, err)
 			}
 			break
 		}
@@ -169,13 +173,16 @@ func readOrigins(path string, inner liner) (*fromOrigins, error) {
 		fi, err1 := strconv.Atoi(f)
 		li, err2 := strconv.ParseUint(l, 10, 32)
 		if err1 != nil || err2 != nil || fi < -1 {
-			return nil, fmt.Errorf("%s:%d: %q is not \"FILE LINE\"", path, n+1, s)
+			return nil, fmt.Errorf("%s:%d: %q is not \"FILE LINE\"", path, n, s)
 		}
 		v := uint64(0)
 		if fi >= 0 && li > 0 {
 			v = uint64(fi+1)<<32 | li
 		}
 		r.lines = append(r.lines, v)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if r.files == nil {
 		return nil, fmt.Errorf("%s: no #files line (cut short)", path)
